@@ -1,0 +1,87 @@
+"""Find the report files in a folder and decode them, whatever their encoding.
+
+UTF-8 (with or without BOM) is taken as is; anything else is identified by charset-normalizer, so
+a GB18030/GBK copy of a report reads to the same text. A file that is empty, binary or cannot be
+decoded is returned as `Skipped` with the reason, and the other files are still read.
+
+Leaves out: what the text means (metadata.py) and how it is repaired (cleaning.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from vectorstore.errors import SeedsError
+
+REPORT_SUFFIXES = (".txt",)
+# A decoded text with more control characters than this share is binary data that happened to
+# decode (charset-normalizer accepts some binary as a legacy code page).
+_MAX_CONTROL_SHARE = 0.01
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class RawReport:
+    """A report file as read: its name, encoding and raw lines (line i is `lines[i - 1]`)."""
+
+    source: str
+    path: Path
+    encoding: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was not ingested, and why."""
+
+    source: str
+    reason: str
+
+
+def discover(folder: Path) -> list[Path]:
+    """The report files directly inside `folder`, in name order."""
+    if not folder.is_dir():
+        raise SeedsError(f"No reports folder at {folder}: pass --seeds DIR or set ZGQA_SEEDS.")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in REPORT_SUFFIXES)
+
+
+def read_folder(folder: Path) -> tuple[list[RawReport], list[Skipped]]:
+    """Read every report file in `folder`; unreadable ones are skipped with their reason."""
+    reports: list[RawReport] = []
+    skipped: list[Skipped] = []
+    for path in discover(folder):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:  # vanished or unreadable between listing and reading
+            skipped.append(Skipped(path.name, f"cannot be read: {exc.strerror or exc}"))
+            continue
+        result = decode(data)
+        if isinstance(result, str):
+            skipped.append(Skipped(path.name, result))
+        else:
+            text, encoding = result
+            reports.append(RawReport(path.name, path, encoding, tuple(_LINE_BREAK.split(text))))
+    return reports, skipped
+
+
+def decode(data: bytes) -> tuple[str, str] | str:
+    """The text and encoding of a file's bytes, or the reason it holds no readable text."""
+    if not data.strip():
+        return "empty file"
+    if b"\x00" in data:
+        return "binary file (NUL bytes), not text"
+    try:
+        text, encoding = data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        best = from_bytes(data).best()
+        if best is None:
+            return "binary or undecodable file: no text encoding fits it"
+        text, encoding = str(best), best.encoding
+    if len(_CONTROL.findall(text)) > _MAX_CONTROL_SHARE * len(text):
+        return "binary file (control bytes), not text"
+    return text.lstrip("\ufeff"), encoding
