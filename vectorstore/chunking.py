@@ -91,7 +91,7 @@ def chunk_sections(info: ReportInfo, sections: list[Section], glossary: list[Glo
         text, owners = _join(section.lines)
         path = SECTION_SEP.join((info.label, *section.path))
         for start, end in _spans(text):
-            lines = [owners[i] for i in range(start, end) if owners[i] is not None]
+            lines = [line for line in owners[start:end] if line is not None]
             cited = sorted({n for line in lines for n in line.footnotes})
             chunks.append(_make(info, path, text[start:end], lines, footnotes=tuple(cited)))
     for entry in glossary:

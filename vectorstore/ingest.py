@@ -17,7 +17,7 @@ from pathlib import Path
 
 from vectorstore import metadata
 from vectorstore.chunking import Chunk, ReportInfo, chunk_sections
-from vectorstore.cleaning import CleanLine, Profile, clean_line, detect_profile, despin
+from vectorstore.cleaning import CleanLine, Profile, clean_line, despin, detect_profile
 from vectorstore.errors import SeedsError
 from vectorstore.reading import RawReport, Skipped, read_folder
 from vectorstore.sections import BodyLine, parse

@@ -1,0 +1,32 @@
+# `make run` and `make test` are the two set-up commands of a fresh clone (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+# torch first, from the pinned CPU build: any other spec pulls gigabytes of CUDA wheels.
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/zgqa reports
+	$(BIN)/zgqa chunks
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check qa vectorstore tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
