@@ -20,7 +20,7 @@ run: install
 	$(BIN)/zgqa reports
 	$(BIN)/zgqa chunks
 
-test: install
+test: lint
 	$(BIN)/pytest
 
 lint: install

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import SEEDS, eval_questions
 from vectorstore import Chunk, Corpus
 from vectorstore.chunking import MAX_CHUNK, SECTION_SEP, join_lines
-from vectorstore.cleaning import despin
+from vectorstore.cleaning import clean_line, despin
 
 W = re.compile(r"\s+")
 
@@ -46,6 +46,13 @@ def test_the_2017_report_says_its_date_is_not_in_the_text(corpus: Corpus) -> Non
     basis = dict(report.meta.basis)
     assert basis["date"] == "not stated in the text"
     assert "2016年工作总结" in basis["year"]
+
+
+def test_damage_is_detected_in_the_files_that_have_it_and_no_others(corpus: Corpus) -> None:
+    profiles = {r.source[:3]: r.profile for r in corpus.reports}
+    assert [k for k, p in profiles.items() if p.web_page] == ["000"]
+    assert [k for k, p in profiles.items() if p.translate_widget] == ["000"]
+    assert [k for k, p in profiles.items() if p.rewritten] == ["004"]
 
 
 def test_every_seed_is_ingested_and_nothing_skipped(corpus: Corpus) -> None:
@@ -120,8 +127,6 @@ def test_every_evidence_quote_sits_in_a_chunk_spanning_its_raw_line(corpus: Corp
         assert numbers, f"quote not in raw file: {quote}"
         cleaned = join_lines([t for t in (report.clean_span(numbers[0], numbers[0])) if t])
         # The quote cut out of its cleaned line: clean the quote by the same rules.
-        from vectorstore.cleaning import clean_line
-
         clean_quote = squeeze(clean_line(quote, report.profile).text)
         if report.profile.rewritten:
             clean_quote = squeeze(despin(clean_quote)[0])

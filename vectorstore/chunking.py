@@ -171,10 +171,11 @@ def _make(
     text = text.strip()
     original = None
     if info.rewritten:
-        original, (text, _) = text, despin(text)
+        restored = despin(text)[0]
+        original = text if restored != text else None
+        text = restored
         section = despin(section)[0]
         term = despin(term)[0] if term else term
-        original = original if original != text else None
     numbers = [line.number for line in lines]
     return Chunk(
         id=stable_id(info.source, section, text),

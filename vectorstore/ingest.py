@@ -137,11 +137,7 @@ def build_report(raw: RawReport, overrides: dict[str, object] | None = None) -> 
         repairs["repeated lines dropped"] = sum(1 for i in repeated if raw_lines[i].strip())
     if profile.rewritten:
         repairs["spun words restored"] = despin("".join(line.text for line in body))[1]
-    meta = metadata.infer(
-        texts[:start],
-        [line.text for line in body],
-        has_salutation=start > 0 and texts[start - 1].startswith("各位代表"),
-    )
+    meta = metadata.infer(texts[:start], [line.text for line in body])
     meta = metadata.apply_manifest(meta, dict(overrides or {}))
     return Report(
         source=raw.source,

@@ -72,10 +72,11 @@ def body_start(texts: list[str]) -> int:
     return 0
 
 
-def infer(front: list[str], body: list[str], *, has_salutation: bool) -> Metadata:
+def infer(front: list[str], body: list[str]) -> Metadata:
     """Metadata from the cleaned front-matter lines and the body lines of one report."""
     basis: dict[str, str] = {}
     lines = [t for t in front if t]
+    has_salutation = bool(lines) and bool(_SALUTATION.match(lines[-1]))
     title = _title(lines)
     basis["title"] = "text: front matter" if title else "not stated in the text"
     date, date_basis = _date(lines)
