@@ -181,6 +181,19 @@ def test_sections_follow_the_reports_headings(corpus: Corpus, path: str) -> None
     assert any(c.section == path for c in corpus.chunks())
 
 
+@pytest.mark.parametrize(
+    ("opening", "section"),
+    [
+        ("各位代表，经过全市上下一年来的艰苦努力", "2017年政府工作报告 › 2016年工作总结及本届政府工作回顾"),
+        ("各位代表！志不求易者成", "2025年政府工作报告 › 2024年工作回顾"),
+        ("各位代表！新阶段新征程", "2021年政府工作报告 › 三、2021年主要工作安排"),
+    ],
+)
+def test_addressing_the_delegates_closes_the_numbered_item(corpus: Corpus, opening: str, section: str) -> None:
+    (chunk,) = [c for c in corpus.chunks() if opening in c.text]
+    assert chunk.section == section
+
+
 def test_sentences_cut_by_page_breaks_and_hard_wraps_are_rejoined(corpus: Corpus) -> None:
     text = "".join(c.text for c in corpus.chunks())
     assert "西部科学城自贡科创园" in text  # 000: a page break cut the word

@@ -6,6 +6,7 @@ The reports number their structure in a few ways, ranked from outer to inner:
 - `第一，…` and `（一）…` subsections (after cleaning, `(一)` is written `（一）`).
 A heading starts a line that follows a sentence end; its title runs to the first `。`, and what
 follows on the line is body text (`（一）巩固增强经济回升向好态势。政策供给支撑有力。…`).
+A paragraph addressing the delegates (`各位代表，…`) closes the numbered item before it.
 A glossary part (`名词注解`, `相关用语注释`) holds entries `N.term：definition` numbered 1, 2, 3…:
 only the next expected number starts an entry, so `3.5G—A技术` is entry 3, not 3.5.
 
@@ -30,6 +31,8 @@ _PART_RANK = 1
 _PART_MAX = 30
 _PUNCT = re.compile(r"[，。；：！？、,.;:!?“”]")
 _GLOSSARY = re.compile(r"^(?:名词注解|名词解释|名词注释|相关用语注释|用语注释|注释)$")
+# The speaker turning to the delegates (`各位代表，…`, `各位代表！…`) mid-report.
+_ADDRESS = re.compile(r"^各位代表[，,！!]")
 # A line that ends a sentence or paragraph; a heading may only follow one.
 ENDS_SENTENCE = re.compile(r"[。！？：；!?:;…][”’」』）)]*$")
 # A heading wrapped onto a second line leaves a short unpunctuated tail (`第一，…常态化疫情` /
@@ -109,6 +112,11 @@ def parse(lines: list[BodyLine]) -> tuple[list[Section], list[GlossaryEntry]]:
                 sections[-1].lines.append(BodyLine(line.number, body, line.footnotes))
             previous, i = lines[i].text, i + 1
             continue
+        if after_break and _ADDRESS.match(text) and len(stack) > 1:
+            # Turning to the delegates closes the numbered item: what follows (the five-year
+            # review, the difficulties, the closing call) belongs to the enclosing part.
+            stack = stack[:1]
+            sections.append(Section(tuple(t for _, t in stack)))
         sections[-1].lines.append(line)
         previous, i = text, i + 1
     return [s for s in sections if s.lines], glossary
