@@ -27,13 +27,15 @@ def chunk_view(folder: Path) -> list[tuple[str, str, int, int, str]]:
     return [(c.source, c.section, c.line_start, c.line_end, c.text) for c in load(folder).chunks()]
 
 
-@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig"])
-def test_a_report_in_another_encoding_gives_the_same_chunks(tmp_path: Path, encoding: str) -> None:
+@pytest.mark.parametrize(
+    ("encoding", "newline"), [("gbk", "\n"), ("gb18030", "\n"), ("utf-8-sig", "\n"), ("utf-16", "\n"), ("utf-8", "\r\n")]
+)
+def test_a_report_in_another_encoding_gives_the_same_chunks(tmp_path: Path, encoding: str, newline: str) -> None:
     utf8 = folder_with(tmp_path / "a", "000_9a0a210a4c556ec2.txt")
     other = tmp_path / "b"
     other.mkdir()
     text = (SEEDS / "000_9a0a210a4c556ec2.txt").read_text(encoding="utf-8")
-    (other / "000_9a0a210a4c556ec2.txt").write_bytes(text.encode(encoding))
+    (other / "000_9a0a210a4c556ec2.txt").write_bytes(text.replace("\n", newline).encode(encoding))
     assert chunk_view(other) == chunk_view(utf8)
 
 

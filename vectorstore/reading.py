@@ -1,14 +1,15 @@
 """Find the report files in a folder and decode them, whatever their encoding.
 
-UTF-8 (with or without BOM) is taken as is; anything else is identified by charset-normalizer, so
-a GB18030/GBK copy of a report reads to the same text. A file that is empty, binary or cannot be
-decoded is returned as `Skipped` with the reason, and the other files are still read.
+UTF-8 (with or without BOM) and UTF-16 with a BOM are taken as they are; anything else is
+identified by charset-normalizer, so a GB18030/GBK copy of a report reads to the same text. A file
+that is empty, binary or cannot be decoded is returned as `Skipped` with the reason, and the other files are still read.
 
 Leaves out: what the text means (metadata.py) and how it is repaired (cleaning.py).
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,12 @@ def decode(data: bytes) -> tuple[str, str] | str:
     """The text and encoding of a file's bytes, or the reason it holds no readable text."""
     if not data.strip():
         return "empty file"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Windows tools save "Unicode" text as UTF-16 with a BOM; its NUL bytes are not binary.
+        try:
+            return _checked(data.decode("utf-16"), "utf-16")
+        except UnicodeDecodeError:
+            return "undecodable UTF-16 file"
     if b"\x00" in data:
         return "binary file (NUL bytes), not text"
     try:
@@ -82,6 +89,10 @@ def decode(data: bytes) -> tuple[str, str] | str:
         if best is None:
             return "binary or undecodable file: no text encoding fits it"
         text, encoding = str(best), best.encoding
+    return _checked(text, encoding)
+
+
+def _checked(text: str, encoding: str) -> tuple[str, str] | str:
     if len(_CONTROL.findall(text)) > _MAX_CONTROL_SHARE * len(text):
         return "binary file (control bytes), not text"
     return text.lstrip("\ufeff"), encoding
