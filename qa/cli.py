@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -37,8 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZgqaError as exc:
         print(f"zgqa: {exc}", file=sys.stderr)
         return 1
-    except BrokenPipeError:  # `zgqa chunks | head`: the reader left, nothing is wrong
-        sys.stderr.close()
+    except BrokenPipeError:
+        # `zgqa chunks | head`: the reader left, nothing is wrong; silence stdout's final flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
