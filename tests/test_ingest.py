@@ -119,6 +119,19 @@ def test_a_wrapped_pdf_style_report_is_parsed_into_sections(tmp_path: Path) -> N
     assert (term.term, term.note, term.line_start, term.line_end) == ("六稳", 1, 23, 25)
 
 
+def test_an_overlong_sentence_is_cut_at_clauses_to_fit_the_model_window(tmp_path: Path) -> None:
+    from vectorstore.chunking import MAX_CHUNK
+
+    folder = tmp_path / "long"
+    folder.mkdir()
+    sentence = "".join(f"推进第{i}批重点项目建设，完成投资{i}.5亿元；" for i in range(60)) + "全面完成任务。"
+    (folder / "r.txt").write_text(f"2021年某市政府工作报告\n各位代表：\n{sentence}\n", encoding="utf-8")
+    chunks = load(folder).chunks()
+    assert len(chunks) > 1 and all(len(c.text) <= MAX_CHUNK for c in chunks)
+    assert all(c.text.endswith(("；", "。")) for c in chunks), "cuts fall at clause ends"
+    assert "".join(c.text for c in chunks) == sentence
+
+
 def test_zgqa_reports_and_chunks(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reports", "--seeds", str(SEEDS)]) == 0
     out = capsys.readouterr().out

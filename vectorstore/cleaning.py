@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -103,7 +104,7 @@ def spin_rate(text: str) -> float:
     size = len(re.sub(r"\s", "", text))
     if not size:
         return 0.0
-    _, signature = _respin_table()
+    _, _, signature = _respin_table()
     hits = sum(1 for _ in signature.finditer(text))
     return 1000 * hits / size
 
@@ -145,7 +146,7 @@ def clean_line(raw: str, profile: Profile) -> CleanLine:
 
 def despin(text: str) -> tuple[str, int]:
     """Undo synonym spinning with the substitution table; returns the text and the swaps made."""
-    table, _ = _respin_table()
+    table, pattern, _ = _respin_table()
     count = 0
 
     def swap(m: re.Match[str]) -> str:
@@ -154,7 +155,6 @@ def despin(text: str) -> tuple[str, int]:
         count += original != m.group(0)
         return original
 
-    pattern = _respin_pattern()
     return pattern.sub(swap, text), count
 
 
@@ -179,7 +179,8 @@ def _noise_reason(line: str, profile: Profile) -> str | None:
 
 
 @cache
-def _respin_table() -> tuple[dict[str, str], re.Pattern[str]]:
+def _respin_table() -> tuple[dict[str, str], re.Pattern[str], re.Pattern[str]]:
+    """The substitution table, a pattern for all its rows and one for its signature rows."""
     table: dict[str, str] = {}
     signature: list[str] = []
     text = resources.files("vectorstore").joinpath("data/respin.tsv").read_text(encoding="utf-8")
@@ -190,11 +191,9 @@ def _respin_table() -> tuple[dict[str, str], re.Pattern[str]]:
         table[spun] = original
         if flag == ["sig"]:
             signature.append(spun)
-    return table, re.compile("|".join(map(re.escape, sorted(signature, key=len, reverse=True))))
+    return table, _alternation(table), _alternation(signature)
 
 
-@cache
-def _respin_pattern() -> re.Pattern[str]:
-    table, _ = _respin_table()
+def _alternation(words: Iterable[str]) -> re.Pattern[str]:
     # Longest first: the regex engine takes the first alternative that matches at a position.
-    return re.compile("|".join(map(re.escape, sorted(table, key=len, reverse=True))))
+    return re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True))))

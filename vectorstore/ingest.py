@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from vectorstore import metadata
@@ -45,6 +46,12 @@ class Report:
         return hashlib.sha256("\n".join(line.text for line in self.lines).encode()).hexdigest()
 
     def chunks(self) -> list[Chunk]:
+        """This report's chunks, computed once."""
+        return list(self._chunks)
+
+    @cached_property
+    def _chunks(self) -> tuple[Chunk, ...]:
+        # cached_property writes the instance __dict__ directly, so it works on a frozen dataclass.
         sections, glossary = parse(list(self.lines))
         info = ReportInfo(
             source=self.source,
@@ -54,7 +61,7 @@ class Report:
             label=self.meta.label,
             rewritten=self.profile.rewritten,
         )
-        return chunk_sections(info, sections, glossary)
+        return tuple(chunk_sections(info, sections, glossary))
 
     def clean_span(self, line_start: int, line_end: int) -> list[str]:
         """The raw lines `line_start..line_end` cleaned by this report's rules (for checking chunks)."""
