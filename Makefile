@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,16 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/zgqa reports
-	$(BIN)/zgqa chunks
+	$(BIN)/zgqa build
+
+bench: install
+	$(BIN)/zgqa bench index
 
 test: lint
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check qa vectorstore tests
+	$(BIN)/ruff check qa vectorstore tests benchmarks
 	$(BIN)/mypy
 
 clean:

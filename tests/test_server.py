@@ -1,0 +1,43 @@
+"""A real Chroma server on loopback: built through HttpClient, it must answer like the embedded store."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from tests.conftest import eval_questions, free_port
+from vectorstore import StoreError, build, open_store
+from vectorstore.config import Settings
+
+pytestmark = [pytest.mark.model, pytest.mark.server]
+
+
+def test_a_chroma_server_returns_the_same_chunks_as_the_embedded_store(
+    real_index: Settings, chroma_server: tuple[str, int]
+) -> None:
+    host, port = chroma_server
+    remote = replace(real_index, chroma_host=host, chroma_port=port)
+    first = build(remote, progress=False)
+    assert first.location == f"chroma://{host}:{port}"
+    assert first.added == first.chunks == 276
+    # The embedded build already embedded every text; the shared cache hands the vectors over.
+    assert first.embedded == 0
+    again = build(remote, progress=False)
+    assert (again.added, again.deleted, again.skipped) == (0, 0, again.chunks)
+
+    with open_store(real_index) as local, open_store(remote) as server:
+        for row in eval_questions():
+            question = row["question"]
+            near = [doc.metadata["chunk_id"] for doc, _ in local.dense(question, k=5)]
+            far = [doc.metadata["chunk_id"] for doc, _ in server.dense(question, k=5)]
+            assert near == far, question
+            assert [h.id for h in local.lexical.search(question, 5)] == [
+                h.id for h in server.lexical.search(question, 5)
+            ]
+
+
+def test_a_server_that_is_not_running_is_named_with_what_to_do() -> None:
+    port = free_port()
+    with pytest.raises(StoreError, match=rf"Cannot reach the Chroma server at 127\.0\.0\.1:{port}.*chroma run"):
+        open_store(Settings(chroma_host="127.0.0.1", chroma_port=port))

@@ -1,0 +1,166 @@
+"""The index over a fake model: incremental builds, identity checks, and the lexical half kept in step."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FAKE_IDENTITY, FakeEmbeddings, fake_store
+from vectorstore import StoreError, load
+from vectorstore.config import Settings
+from vectorstore.store import Identity, Store, passage_text
+
+
+def _build(settings: Settings, **kw: object) -> tuple[Store, object]:
+    store = fake_store(settings, **kw)  # type: ignore[arg-type]
+    return store, store.build(load(settings.seeds))
+
+
+def _seed(settings: Settings, prefix: str) -> Path:
+    return next(settings.seeds.glob(f"{prefix}_*.txt"))
+
+
+def _records(store: Store) -> dict[str, dict[str, object]]:
+    collection = store.collection()
+    assert collection is not None
+    got = collection.get(include=["metadatas"])
+    return {rid: dict(meta) for rid, meta in zip(got["ids"], got["metadatas"], strict=True)}
+
+
+def test_first_build_embeds_every_distinct_passage_once(index_settings: Settings) -> None:
+    chunks = load(index_settings.seeds).chunks()
+    store, report = _build(index_settings)
+    assert report.added == len(chunks) == 276
+    assert (report.skipped, report.updated, report.deleted) == (0, 0, 0)
+    assert report.embedded == len({passage_text(c) for c in chunks})
+    records = _records(store)
+    assert len(records) == len(chunks)
+    assert {m["chunk_id"] for m in records.values()} == {c.id for c in chunks}
+    assert sorted(store.lexical.ids) == sorted(records)
+
+
+def test_second_build_with_nothing_changed_embeds_nothing(index_settings: Settings) -> None:
+    _build(index_settings)
+    store, report = _build(index_settings)
+    assert (report.added, report.updated, report.deleted, report.embedded) == (0, 0, 0, 0)
+    assert report.skipped == report.chunks == 276
+    store.check()
+
+
+def test_an_edited_report_reembeds_only_its_changed_chunks(index_settings: Settings) -> None:
+    path = _seed(index_settings, "003")
+    before = {c.id: c for c in load(index_settings.seeds).chunks()}
+    store, _ = _build(index_settings)
+    text = path.read_text(encoding="utf-8")
+    target = next(c for c in before.values() if c.source == path.name and "。" in c.text and c.term is None)
+    sentence = target.text.split("。")[0]
+    assert sentence in text
+    path.write_text(text.replace(sentence, sentence + "，并新增一项测试内容", 1), encoding="utf-8")
+    after = {c.id: c for c in load(index_settings.seeds).chunks()}
+    changed = set(after) - set(before)
+    assert 1 <= len(changed) <= 2
+
+    store, report = _build(index_settings)
+    assert report.embedded == len(changed)
+    assert report.added + report.updated == len(changed)
+    assert report.deleted == len(set(before) - set(after))
+    records = _records(store)
+    assert {m["chunk_id"] for m in records.values()} == set(after)
+    hits = store.lexical.search("新增一项测试内容", k=3)
+    assert hits and records[hits[0].id]["chunk_id"] in changed
+
+
+def test_moved_lines_update_citations_without_embedding(index_settings: Settings) -> None:
+    """A line inserted at the top moves every span below it: records are replaced, vectors reused."""
+    path = _seed(index_settings, "004")
+    _build(index_settings)
+    path.write_bytes(b"\n" + path.read_bytes())
+    store, report = _build(index_settings)
+    moved = [c for c in load(index_settings.seeds).chunks() if c.source == path.name]
+    assert report.updated == len(moved) > 0
+    assert report.embedded == 0
+    spans = {m["chunk_id"]: (m["line_start"], m["line_end"]) for m in _records(store).values()}
+    assert all(spans[c.id] == (c.line_start, c.line_end) for c in moved)
+
+
+def test_a_deleted_report_disappears_from_both_indexes(index_settings: Settings) -> None:
+    _build(index_settings)
+    path = _seed(index_settings, "002")
+    gone = [c for c in load(index_settings.seeds).chunks() if c.source == path.name]
+    path.unlink()
+    store, report = _build(index_settings)
+    assert report.deleted == len(gone) > 0
+    records = _records(store)
+    assert not any(m["source"] == path.name for m in records.values())
+    assert sorted(store.lexical.ids) == sorted(records)
+
+
+def test_opening_with_another_model_or_chunker_asks_for_a_rebuild(index_settings: Settings) -> None:
+    _build(index_settings)
+    for other in (
+        Identity(model="another-model", dim=FakeEmbeddings.DIM),
+        replace(FAKE_IDENTITY, chunker="999"),
+    ):
+        with pytest.raises(StoreError, match=r"zgqa build --rebuild"):
+            fake_store(index_settings, identity=other).check()
+
+
+def test_building_with_another_chunker_rebuilds_from_scratch(index_settings: Settings) -> None:
+    _build(index_settings)
+    store, report = _build(index_settings, identity=replace(FAKE_IDENTITY, chunker="999"))
+    assert any("chunker version" in reason for reason in report.rebuilt_because)
+    assert report.added == report.chunks
+    # The vectors themselves did not change, so the embedding cache spares the model.
+    assert report.embedded == 0
+    assert store.check().chunker == "999"
+
+
+def test_no_index_says_to_build(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"run `zgqa build`"):
+        fake_store(Settings(index=tmp_path / "nothing")).check()
+
+
+def test_lexical_half_out_of_step_is_refused(index_settings: Settings) -> None:
+    store, _ = _build(index_settings)
+    collection = store.collection()
+    assert collection is not None
+    collection.modify(metadata={**collection.metadata, "zgqa_lexical": "0000"})
+    with pytest.raises(StoreError, match="out of step"):
+        fake_store(index_settings).check()
+    # A build puts it right.
+    _build(index_settings)
+    fake_store(index_settings).check()
+
+
+def test_a_lost_collection_with_a_surviving_record_manager_is_rebuilt(index_settings: Settings) -> None:
+    store, _ = _build(index_settings)
+    store.client.delete_collection(index_settings.collection)
+    store, report = _build(index_settings)
+    assert report.added == report.chunks
+    assert len(_records(store)) == report.chunks
+
+
+def test_dense_and_lexical_find_the_passage_with_the_words(index_settings: Settings) -> None:
+    store, _ = _build(index_settings)
+    question = "规模以上工业增加值"
+    dense = store.dense(question, k=5)
+    assert len(dense) == 5 and all(-1.0 <= score <= 1.0 for _, score in dense)
+    hits = store.lexical.search(question, k=5)
+    top = store.get([hits[0].id])[0]
+    assert question in top.page_content
+    assert top.metadata["line_start"] <= top.metadata["line_end"]
+
+
+def test_year_filter_keeps_only_that_year(index_settings: Settings) -> None:
+    store, _ = _build(index_settings)
+    docs = store.dense("地区生产总值", k=10, where={"year": 2024})
+    assert docs and all(doc.metadata["year"] == 2024 for doc, _ in docs)
+
+
+def test_identical_texts_in_one_call_are_embedded_once() -> None:
+    fake = FakeEmbeddings()
+    vectors = fake.embed_documents(["同一段话", "同一段话", "另一段话"])
+    assert fake.embedded == 2
+    assert vectors[0] == vectors[1] != vectors[2]

@@ -1,0 +1,127 @@
+"""The lexical index: BM25 (bm25s) over jieba tokens, keyed by the same record ids as the Chroma collection.
+
+Chinese has no spaces, so jieba cuts words; its search mode also emits the shorter words inside a
+long one (地区生产总值 -> 地区, 生产, 总值, 生产总值, 地区生产总值), so a question using part of a
+compound still matches. jieba keeps numbers whole (`6.3%`, `2025`), which matters because a
+figure is often the point of the question. The index is rebuilt whole from the current records
+after every build: bm25s has no in-place update, and rebuilding thousands of chunks takes a second.
+
+Leaves out: fusing these hits with dense ones (that is retrieval, in `qa/`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from vectorstore.errors import StoreError
+
+# Bump when tokens change, so an index built by another tokenizer is rebuilt, not misread.
+TOKENIZER_VERSION = "1"
+_IDS = "ids.json"
+_META = "lexical.json"
+# A token is a run of CJK, of letters/digits (with a decimal point or %), or nothing.
+_KEEP = re.compile(r"[\u3400-\u9fff]|[A-Za-z0-9]")
+# Words that carry no topic in these reports; removing them keeps BM25 from rewarding filler.
+_STOP = frozenset(
+    "的 了 和 与 及 在 是 为 对 把 被 等 中 上 以 并 也 将 有 个 之 其 或 而 要 着 这 那 吗 呢 啊 "  # noqa: SIM905
+    "多少 什么 哪些 怎么 如何".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # it announces its dictionary load on stderr otherwise
+    jieba.initialize()
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba words, lower-cased, without punctuation or filler words."""
+    tokens = []
+    for word in _jieba().cut_for_search(text):
+        word = word.strip().lower()
+        if word and word not in _STOP and _KEEP.search(word):
+            tokens.append(word)
+    return tokens
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+
+
+class LexicalIndex:
+    """BM25 over `(id, text)` records; `search` returns record ids with their BM25 scores."""
+
+    def __init__(self, ids: Sequence[str], retriever: Any, fingerprint: str) -> None:
+        self.ids = list(ids)
+        self._retriever = retriever
+        self.fingerprint = fingerprint
+
+    @classmethod
+    def build(cls, records: Sequence[tuple[str, str]], *, progress: bool = False) -> LexicalIndex:
+        import bm25s
+
+        ids = [record_id for record_id, _ in records]
+        retriever = bm25s.BM25()
+        if records:
+            retriever.index([tokenize(text) for _, text in records], show_progress=progress)
+        return cls(ids, retriever if records else None, fingerprint_of(ids))
+
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        tokens = tokenize(query)
+        if self._retriever is None or not tokens:
+            return []
+        k = min(k, len(self.ids))
+        docs, scores = self._retriever.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        return [Hit(self.ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def save(self, folder: Path) -> None:
+        """Write next to the old index and swap, so a reader never sees half of each."""
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self._retriever is not None:
+            self._retriever.save(str(tmp))
+        (tmp / _IDS).write_text(json.dumps(self.ids), encoding="utf-8")
+        meta = {"tokenizer": TOKENIZER_VERSION, "fingerprint": self.fingerprint, "count": len(self.ids)}
+        (tmp / _META).write_text(json.dumps(meta), encoding="utf-8")
+        old = folder.with_name(folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        try:
+            meta = json.loads((folder / _META).read_text(encoding="utf-8"))
+            ids = json.loads((folder / _IDS).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"No lexical index at {folder}: run `zgqa build`.") from exc
+        if meta.get("tokenizer") != TOKENIZER_VERSION:
+            raise StoreError(f"The lexical index at {folder} was built by another tokenizer: run `zgqa build`.")
+        retriever = None
+        if ids:
+            import bm25s
+
+            retriever = bm25s.BM25.load(str(folder))
+        return cls(ids, retriever, meta["fingerprint"])
+
+
+def fingerprint_of(ids: Sequence[str]) -> str:
+    """Same set of record ids, same fingerprint: how the two indexes prove they are in step."""
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]

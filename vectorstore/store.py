@@ -1,0 +1,464 @@
+"""The index: chunks in a Chroma collection plus a BM25 index over the same record ids, kept in step.
+
+`build` writes the corpus through LangChain's indexing API: a SQL record manager remembers which
+records are in the collection, so an unchanged chunk is skipped, a changed one is replaced and a
+chunk whose report was edited away or deleted is removed (`cleanup="full"`). Embeddings go through
+LangChain's CacheBackedEmbeddings keyed by text, so a text is embedded once per model, ever: a
+duplicate passage, a chunk whose only change is its line numbers, and a rebuild from scratch all
+reuse stored vectors. After Chroma, the lexical index is rebuilt from the collection's own records
+and their fingerprint is written into the collection, which is how `open_store` proves the two agree.
+
+The collection records the model, its dimension, the chunker and the passage format that built it;
+a store built otherwise is refused with a message to rebuild.
+
+Chroma runs embedded (a folder) by default, or as a server through HttpClient when
+`ZGQA_CHROMA_HOST` is set; the record manager, embedding cache and lexical index live in the local
+index folder in both cases, namespaced by where the collection is.
+
+Leaves out: ranking and fusion (that is retrieval, in `qa/`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import shutil
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vectorstore.chunking import CHUNKER_VERSION, Chunk
+from vectorstore.config import Settings
+from vectorstore.embeddings import ModelEmbeddings
+from vectorstore.errors import StoreError
+from vectorstore.ingest import Corpus
+from vectorstore.lexical import LexicalIndex, fingerprint_of
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
+
+# Bump when the text that is embedded or the metadata stored for a chunk changes shape.
+PASSAGE_FORMAT = "1"
+# Documents per indexing batch: how often the record manager commits and the progress bar moves.
+# Larger batches let sentence-transformers sort more texts by length and pad less.
+BATCH = 128
+_META_PREFIX = "zgqa_"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What built a collection; two collections answer alike only if these agree."""
+
+    model: str
+    dim: int
+    chunker: str = CHUNKER_VERSION
+    passage_format: str = PASSAGE_FORMAT
+
+    def as_metadata(self) -> dict[str, str | int]:
+        return {
+            f"{_META_PREFIX}model": self.model,
+            f"{_META_PREFIX}dim": self.dim,
+            f"{_META_PREFIX}chunker": self.chunker,
+            f"{_META_PREFIX}passage_format": self.passage_format,
+        }
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any] | None) -> Identity | None:
+        meta = meta or {}
+        if f"{_META_PREFIX}model" not in meta:
+            return None
+        return cls(
+            model=str(meta[f"{_META_PREFIX}model"]),
+            dim=int(meta[f"{_META_PREFIX}dim"]),
+            chunker=str(meta.get(f"{_META_PREFIX}chunker")),
+            passage_format=str(meta.get(f"{_META_PREFIX}passage_format")),
+        )
+
+    def differences(self, other: Identity) -> list[str]:
+        pairs = [
+            ("model", self.model, other.model),
+            ("dimension", self.dim, other.dim),
+            ("chunker version", self.chunker, other.chunker),
+            ("passage format", self.passage_format, other.passage_format),
+        ]
+        return [f"{name} {theirs} (now {ours})" for name, ours, theirs in pairs if ours != theirs]
+
+
+@dataclass
+class BuildReport:
+    """What one build did, in the user's terms: chunks added, updated, unchanged and deleted."""
+
+    location: str
+    chunks: int
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    deleted: int = 0
+    embedded: int = 0  # texts run through the model; the rest came from the embedding cache
+    rebuilt_because: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.chunks} chunks in {self.location}: {self.added} added, {self.updated} updated, "
+            f"{self.skipped} unchanged, {self.deleted} deleted; {self.embedded} texts embedded "
+            f"({self.seconds:.1f} s)"
+        )
+
+
+def passage_text(chunk: Chunk) -> str:
+    """What is embedded and searched: the section path (which names the report and its year) and the text.
+
+    The heading carries what the paragraph leaves implicit: that a figure belongs to the 2025 plan,
+    or to the review of 2024.
+    """
+    return f"{chunk.section}\n{chunk.text}"
+
+
+def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
+    """Chroma metadata holds no None and no lists: absent fields are left out, footnotes joined."""
+    meta: dict[str, str | int] = {
+        "chunk_id": chunk.id,
+        "source": chunk.source,
+        "title": chunk.title,
+        "kind": chunk.kind,
+        "section": chunk.section,
+        "text": chunk.text,
+        "line_start": chunk.line_start,
+        "line_end": chunk.line_end,
+    }
+    if chunk.year is not None:
+        meta["year"] = chunk.year
+    if chunk.footnotes:
+        meta["footnotes"] = ",".join(map(str, chunk.footnotes))
+    if chunk.term is not None:
+        meta["term"] = chunk.term
+    if chunk.note is not None:
+        meta["note"] = chunk.note
+    if chunk.original_text is not None:
+        meta["original_text"] = chunk.original_text
+    return meta
+
+
+def chunk_from_metadata(meta: dict[str, Any]) -> Chunk:
+    """The chunk a record was made from, for callers that show or check it."""
+    footnotes = str(meta.get("footnotes") or "")
+    return Chunk(
+        id=str(meta["chunk_id"]),
+        source=str(meta["source"]),
+        title=str(meta["title"]),
+        year=int(meta["year"]) if "year" in meta else None,
+        kind=str(meta["kind"]),
+        section=str(meta["section"]),
+        text=str(meta["text"]),
+        line_start=int(meta["line_start"]),
+        line_end=int(meta["line_end"]),
+        footnotes=tuple(int(n) for n in footnotes.split(",") if n),
+        term=str(meta["term"]) if "term" in meta else None,
+        note=int(meta["note"]) if "note" in meta else None,
+        original_text=str(meta["original_text"]) if "original_text" in meta else None,
+    )
+
+
+def record_id(doc: Document) -> str:
+    """The chunk id, then a hash of everything stored: a chunk whose lines moved gets a new record."""
+    payload = doc.page_content + "\x1f" + json.dumps(doc.metadata, sort_keys=True, ensure_ascii=False)
+    return f"{doc.metadata['chunk_id']}-{hashlib.sha256(payload.encode()).hexdigest()[:12]}"
+
+
+def _chunk_of_record(rid: str) -> str:
+    return rid.rsplit("-", 1)[0]
+
+
+class Store:
+    """An opened index: the LangChain Chroma vector store, its collection, and the lexical index."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        progress: bool = False,
+        embeddings: ModelEmbeddings | None = None,
+        identity: Identity | None = None,
+    ) -> None:
+        """`embeddings` and `identity` replace the configured model (tests use a fast fake)."""
+        self.settings = settings
+        self.progress = progress
+        self.embeddings = embeddings or ModelEmbeddings(settings.model, settings.cache, progress=progress)
+        self._identity = identity
+        self.client = _client(settings)
+        self.location = _location(settings)
+        self.folder = settings.index / _local_name(settings) / settings.collection
+        self._vectorstore: Any = None
+        self._lexical: LexicalIndex | None = None
+
+    def close(self) -> None:
+        """Release the Chroma client (its HTTP connections, or its hold on the folder)."""
+        # subtle: chromadb 1.5's HTTP client never closes the httpx sessions of its client and of its
+        # admin client, whose sockets would then leak.
+        for owner in (self.client, getattr(self.client, "_admin_client", None)):
+            session = getattr(getattr(owner, "_server", None), "_session", None)
+            if session is not None:
+                session.close()
+        self.client.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the parts -----------------------------------------------------------------------------
+
+    def collection(self) -> Any | None:
+        from chromadb.errors import NotFoundError
+
+        try:
+            return self.client.get_collection(self.settings.collection)
+        except (NotFoundError, ValueError):
+            return None
+
+    def identity(self) -> Identity:
+        """What this process would build: the configured model (materialized if needed) and chunker."""
+        if self._identity is None:
+            from vectorstore import model as model_module
+
+            info = model_module.describe(self.settings.model, self.settings.cache)
+            self._identity = Identity(model=f"{info.name} [{info.source}]", dim=info.dim)
+        return self._identity
+
+    def vectorstore(self) -> Any:
+        if self._vectorstore is None:
+            from langchain_chroma import Chroma
+
+            identity = self.identity()
+            # One cache for every collection in this folder: a vector depends only on the model and the text.
+            cached = _cached_embeddings(self.embeddings, self.settings.index / "embedding-cache", identity)
+            self._vectorstore = Chroma(
+                collection_name=self.settings.collection,
+                embedding_function=cached,
+                client=self.client,
+                collection_metadata=identity.as_metadata(),
+                # Vectors are unit length, so cosine is the model's own similarity.
+                collection_configuration={"hnsw": {"space": "cosine"}},
+            )
+        return self._vectorstore
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            self._lexical = LexicalIndex.load(self.folder / "lexical")
+        return self._lexical
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def check(self) -> Identity:
+        """Refuse an index that is missing, built differently, or out of step with its lexical half."""
+        collection = self.collection()
+        if collection is None:
+            raise StoreError(f"No index in {self.location}: run `zgqa build`.")
+        built = Identity.from_metadata(collection.metadata)
+        if built is None:
+            raise StoreError(f"The collection in {self.location} was not built by zgqa: run `zgqa build --rebuild`.")
+        differences = built.differences(self.identity())
+        if differences:
+            raise StoreError(
+                f"The index in {self.location} was built with {'; '.join(differences)}: "
+                "run `zgqa build --rebuild`."
+            )
+        stamp = (collection.metadata or {}).get(f"{_META_PREFIX}lexical")
+        if stamp != self.lexical.fingerprint:
+            raise StoreError(f"The lexical index is out of step with {self.location}: run `zgqa build`.")
+        return built
+
+    def dense(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[tuple[Document, float]]:
+        """The k nearest records by cosine similarity (1 is identical)."""
+        pairs = self.vectorstore().similarity_search_with_score(query, k=k, filter=where)
+        return [(doc, 1.0 - float(distance)) for doc, distance in pairs]
+
+    def get(self, ids: Sequence[str]) -> list[Document]:
+        """Records by id, in the order asked; ids not in the collection are left out."""
+        return [doc for doc in self.vectorstore().get_by_ids(list(ids))]
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def build(self, corpus: Corpus, *, rebuild: bool = False) -> BuildReport:
+        from langchain_core.indexing import index
+
+        start = time.perf_counter()
+        chunks = corpus.chunks()
+        report = BuildReport(location=self.location, chunks=len(chunks))
+        identity = self.identity()
+        existing = self.collection()
+        if existing is not None:
+            built = Identity.from_metadata(existing.metadata)
+            reasons = ["asked to"] if rebuild else []
+            if built is None:
+                reasons.append("the collection was not built by zgqa")
+            elif differences := built.differences(identity):
+                reasons.extend(f"it was built with {d}" for d in differences)
+            elif existing.count() != len(self._record_manager().list_keys()):
+                reasons.append("the collection and the record of what it holds disagree")
+        else:
+            # Records of a collection that is gone would make the indexing API skip every chunk.
+            reasons = ["there is no collection yet"]
+        if reasons:
+            if existing is not None:
+                self._say(f"Rebuilding the index from scratch: {'; '.join(reasons)}.")
+                report.rebuilt_because = reasons
+            self._drop()
+        manager = self._record_manager()
+        before = {_chunk_of_record(rid): rid for rid in manager.list_keys()}
+        store = self.vectorstore()
+        docs = self._documents(chunks)
+        embedded_before = self.embeddings.embedded
+        try:
+            index(
+                docs,
+                manager,
+                store,
+                cleanup="full",
+                key_encoder=record_id,
+                batch_size=BATCH,
+            )
+        except StoreError:
+            raise
+        except Exception as exc:  # a server that went away, a full disk: say where, keep the old records
+            raise StoreError(
+                f"Indexing into {self.location} failed: {exc}. Nothing was lost; run `zgqa build` again."
+            ) from exc
+        after = {_chunk_of_record(rid): rid for rid in manager.list_keys()}
+        report.embedded = self.embeddings.embedded - embedded_before
+        report.added = sum(1 for c in after if c not in before)
+        report.updated = sum(1 for c, rid in after.items() if c in before and before[c] != rid)
+        report.deleted = sum(1 for c in before if c not in after)
+        report.skipped = sum(1 for c, rid in after.items() if before.get(c) == rid)
+        self._sync_lexical()
+        report.seconds = time.perf_counter() - start
+        return report
+
+    def _documents(self, chunks: list[Chunk]) -> Iterator[Document]:
+        from langchain_core.documents import Document
+
+        docs = (Document(page_content=passage_text(c), metadata=chunk_metadata(c)) for c in chunks)
+        if not self.progress:
+            yield from docs
+            return
+        from tqdm import tqdm
+
+        yield from tqdm(docs, total=len(chunks), desc="indexing chunks", unit="chunk", file=sys.stderr)
+
+    def _sync_lexical(self) -> None:
+        """Rebuild BM25 from the collection's own records and stamp the collection with their fingerprint."""
+        collection = self.collection()
+        assert collection is not None
+        got = collection.get(include=["documents"])
+        records = list(zip(got["ids"], got["documents"] or [], strict=True))
+        fingerprint = fingerprint_of([rid for rid, _ in records])
+        stamp = (collection.metadata or {}).get(f"{_META_PREFIX}lexical")
+        folder = self.folder / "lexical"
+        if stamp == fingerprint and (folder / "lexical.json").exists():
+            return
+        lexical = LexicalIndex.build(records)
+        lexical.save(folder)
+        self._lexical = lexical
+        meta = dict(collection.metadata or {})
+        meta[f"{_META_PREFIX}lexical"] = fingerprint
+        collection.modify(metadata=meta)
+
+    def _drop(self) -> None:
+        with contextlib.suppress(Exception):  # already gone is what we want
+            self.client.delete_collection(self.settings.collection)
+        shutil.rmtree(self.folder / "lexical", ignore_errors=True)
+        (self.folder / "records.sqlite").unlink(missing_ok=True)
+        self._vectorstore = None
+        self._lexical = None
+
+    def _record_manager(self) -> Any:
+        from langchain_classic.indexes import SQLRecordManager
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        manager = SQLRecordManager(
+            f"{self.location}/{self.settings.collection}", db_url=f"sqlite:///{self.folder / 'records.sqlite'}"
+        )
+        manager.create_schema()
+        return manager
+
+    def _say(self, message: str) -> None:
+        if self.progress:
+            print(message, file=sys.stderr)
+
+
+def _cached_embeddings(embeddings: ModelEmbeddings, folder: Path, identity: Identity) -> Any:
+    from langchain_classic.embeddings import CacheBackedEmbeddings
+    from langchain_classic.storage import LocalFileStore
+
+    # The namespace ties cached vectors to the model that made them; another model never reuses them.
+    namespace = hashlib.sha256(identity.model.encode()).hexdigest()[:16]
+    return CacheBackedEmbeddings.from_bytes_store(
+        embeddings, LocalFileStore(folder), namespace=namespace, key_encoder="sha256", batch_size=BATCH
+    )
+
+
+def _client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    # Telemetry would try to reach the internet, which these machines cannot.
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        try:
+            client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreError(
+                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({exc}): "
+                "start it (`chroma run --host 127.0.0.1 --port PORT --path DIR`) or unset ZGQA_CHROMA_HOST."
+            ) from exc
+        return client
+    folder = settings.index / "chroma"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+    except Exception as exc:
+        raise StoreError(f"Cannot open the index folder {folder}: {exc}") from exc
+
+
+def _location(settings: Settings) -> str:
+    if settings.chroma_host:
+        return f"chroma://{settings.chroma_host}:{settings.chroma_port}"
+    return str(settings.index / "chroma")
+
+
+def _local_name(settings: Settings) -> str:
+    """The local folder of one collection's record manager, embedding cache and lexical index."""
+    if settings.chroma_host:
+        return "server-" + re.sub(r"[^A-Za-z0-9.-]+", "_", f"{settings.chroma_host}-{settings.chroma_port}")
+    return "embedded"
+
+
+def open_store(settings: Settings | None = None, *, progress: bool = False) -> Store:
+    """The index for reading, checked: same model, chunker and passage format, lexical half in step."""
+    store = Store(settings or Settings.from_env(), progress=progress)
+    try:
+        store.check()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def build(settings: Settings | None = None, corpus: Corpus | None = None, *, rebuild: bool = False,
+          progress: bool = True) -> BuildReport:
+    """Ingest the seeds (unless a corpus is given) and bring the index up to date with them."""
+    from vectorstore.ingest import load
+
+    settings = settings or Settings.from_env()
+    corpus = corpus if corpus is not None else load(settings.seeds)
+    with Store(settings, progress=progress) as store:
+        return store.build(corpus, rebuild=rebuild)
