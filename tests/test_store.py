@@ -164,3 +164,14 @@ def test_identical_texts_in_one_call_are_embedded_once() -> None:
     vectors = fake.embed_documents(["同一段话", "同一段话", "另一段话"])
     assert fake.embedded == 2
     assert vectors[0] == vectors[1] != vectors[2]
+
+
+@pytest.mark.filterwarnings("ignore:legacy embedding function config")  # Chroma's word for "none given"
+def test_the_collection_never_embeds_with_chromas_default_model(index_settings: Settings) -> None:
+    """Chroma's default embedding function downloads a model; texts without vectors must be refused instead."""
+    store, _ = _build(index_settings)
+    collection = store.collection()
+    assert collection is not None
+    with pytest.raises(ValueError, match="embedding"):
+        collection.add(ids=["x"], documents=["没有向量的文本"])
+    assert collection.count() == 276

