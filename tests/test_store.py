@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from tests.conftest import FAKE_IDENTITY, FakeEmbeddings, fake_store
 from vectorstore import StoreError, load
 from vectorstore.config import Settings
-from vectorstore.store import Identity, Store, passage_text
+from vectorstore.store import Identity, Store, chunk_from_metadata, chunk_metadata, passage_text
 
 
 def _build(settings: Settings, **kw: object) -> tuple[Store, object]:
@@ -175,3 +176,32 @@ def test_the_collection_never_embeds_with_chromas_default_model(index_settings: 
     with pytest.raises(ValueError, match="embedding"):
         collection.add(ids=["x"], documents=["没有向量的文本"])
     assert collection.count() == 276
+
+
+def test_a_record_gives_back_the_chunk_it_was_made_from(index_settings: Settings) -> None:
+    """Citations are read back from records: every field, glossary and de-spun ones included, survives."""
+    chunks = load(index_settings.seeds).chunks()
+    assert any(c.term for c in chunks) and any(c.original_text for c in chunks) and any(c.footnotes for c in chunks)
+    for chunk in chunks:
+        assert chunk_from_metadata(chunk_metadata(chunk)) == chunk
+    store, _ = _build(index_settings)
+    stored = {c.id: c for c in map(chunk_from_metadata, _records(store).values())}
+    assert stored == {c.id: c for c in chunks}
+
+
+def test_a_build_that_fails_halfway_is_refused_until_a_build_completes(index_settings: Settings) -> None:
+    class Failing(FakeEmbeddings):
+        def _encode(self, texts: Sequence[str], prompt_name: str) -> list[list[float]]:
+            if self.embedded >= 100:
+                raise RuntimeError("disk full")
+            return super()._encode(texts, prompt_name)
+
+    broken = Store(index_settings, embeddings=Failing(), identity=FAKE_IDENTITY)
+    with pytest.raises(StoreError, match=r"failed: disk full\. .*run `zgqa build` again"):
+        broken.build(load(index_settings.seeds))
+    with pytest.raises(StoreError, match="run `zgqa build`"):
+        fake_store(index_settings).check()
+    store, report = _build(index_settings)
+    assert report.added + report.skipped == report.chunks and report.skipped > 0
+    store.check()
+    assert len(_records(store)) == report.chunks

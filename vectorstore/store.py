@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from vectorstore.chunking import CHUNKER_VERSION, Chunk
 from vectorstore.config import Settings
 from vectorstore.embeddings import ModelEmbeddings
-from vectorstore.errors import StoreError
+from vectorstore.errors import StoreError, ZgqaError
 from vectorstore.ingest import Corpus
 from vectorstore.lexical import LexicalIndex, fingerprint_of
 
@@ -284,7 +284,7 @@ class Store:
 
     def get(self, ids: Sequence[str]) -> list[Document]:
         """Records by id, in the order asked; ids not in the collection are left out."""
-        return [doc for doc in self.vectorstore().get_by_ids(list(ids))]
+        return list(self.vectorstore().get_by_ids(list(ids)))
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -327,11 +327,12 @@ class Store:
                 key_encoder=record_id,
                 batch_size=BATCH,
             )
-        except StoreError:
+        except ZgqaError:
             raise
-        except Exception as exc:  # a server that went away, a full disk: say where, keep the old records
+        except Exception as exc:  # a server that went away, a full disk: say where and how to finish
             raise StoreError(
-                f"Indexing into {self.location} failed: {exc}. Nothing was lost; run `zgqa build` again."
+                f"Indexing into {self.location} failed: {exc}. The index may be partly updated and is refused "
+                "until a build completes: run `zgqa build` again."
             ) from exc
         after = {_chunk_of_record(rid): rid for rid in manager.list_keys()}
         report.embedded = self.embeddings.embedded - embedded_before
