@@ -27,7 +27,7 @@ from typing import Any
 
 from vectorstore import load
 from vectorstore.config import Settings
-from vectorstore.store import BATCH, Store, passage_text
+from vectorstore.store import BATCH, Store, lexical_text, passage_text
 
 SCALE = 50_000
 QUESTIONS = [
@@ -162,7 +162,9 @@ def _scale(settings: Settings, n: int, folder: Path, rows: list[Row], numbers: d
         target.add(ids=ids[k:k + step], embeddings=np.stack(vectors[k:k + step]), documents=texts[k:k + step],
                    metadatas=metas[k:k + step])
     t1 = time.perf_counter()
-    lexical = LexicalIndex.build(list(zip(ids, texts, strict=True)))
+    lexical = LexicalIndex.build(
+        [(rid, lexical_text(str(m["section"]), t)) for rid, t, m in zip(ids, texts, metas, strict=True)]
+    )
     t2 = time.perf_counter()
     rows.append(Row(f"scale: load {n:,} chunks into Chroma (precomputed vectors)", f"{t1 - t0:.1f} s"))
     rows.append(Row(f"scale: build BM25 over {n:,} chunks (jieba)", f"{t2 - t1:.1f} s"))

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import FAKE_IDENTITY, FakeEmbeddings, fake_store
 from vectorstore import StoreError, load
 from vectorstore.config import Settings
-from vectorstore.store import Identity, Store, chunk_from_metadata, chunk_metadata, passage_text
+from vectorstore.store import Identity, Store, chunk_from_record, chunk_metadata, passage_text
 
 
 def _build(settings: Settings, **kw: object) -> tuple[Store, object]:
@@ -100,18 +100,18 @@ def test_a_deleted_report_disappears_from_both_indexes(index_settings: Settings)
 
 def test_opening_with_another_model_or_chunker_asks_for_a_rebuild(index_settings: Settings) -> None:
     _build(index_settings)
-    for other in (
-        Identity(model="another-model", dim=FakeEmbeddings.DIM),
-        replace(FAKE_IDENTITY, chunker="999"),
+    for other, says in (
+        (Identity(model="another-model", dim=FakeEmbeddings.DIM), r"built with model fake \[tests\] \(now another-model\)"),
+        (replace(FAKE_IDENTITY, chunker="999"), r"built with chunker version 1 \(now 999\)"),
     ):
-        with pytest.raises(StoreError, match=r"zgqa build --rebuild"):
+        with pytest.raises(StoreError, match=says + r": run `zgqa build --rebuild`"):
             fake_store(index_settings, identity=other).check()
 
 
 def test_building_with_another_chunker_rebuilds_from_scratch(index_settings: Settings) -> None:
     _build(index_settings)
     store, report = _build(index_settings, identity=replace(FAKE_IDENTITY, chunker="999"))
-    assert any("chunker version" in reason for reason in report.rebuilt_because)
+    assert report.rebuilt_because == ["it was built with chunker version 1 (now 999)"]
     assert report.added == report.chunks
     # The vectors themselves did not change, so the embedding cache spares the model.
     assert report.embedded == 0
@@ -183,10 +183,13 @@ def test_a_record_gives_back_the_chunk_it_was_made_from(index_settings: Settings
     chunks = load(index_settings.seeds).chunks()
     assert any(c.term for c in chunks) and any(c.original_text for c in chunks) and any(c.footnotes for c in chunks)
     for chunk in chunks:
-        assert chunk_from_metadata(chunk_metadata(chunk)) == chunk
+        assert chunk_from_record(chunk.text, chunk_metadata(chunk)) == chunk
     store, _ = _build(index_settings)
-    stored = {c.id: c for c in map(chunk_from_metadata, _records(store).values())}
-    assert stored == {c.id: c for c in chunks}
+    collection = store.collection()
+    assert collection is not None
+    got = collection.get(include=["documents", "metadatas"])
+    stored = [chunk_from_record(t, dict(m)) for t, m in zip(got["documents"], got["metadatas"], strict=True)]
+    assert {c.id: c for c in stored} == {c.id: c for c in chunks}
 
 
 def test_a_build_that_fails_halfway_is_refused_until_a_build_completes(index_settings: Settings) -> None:
