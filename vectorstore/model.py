@@ -244,6 +244,7 @@ def _tensor_names(layers: int) -> Iterator[tuple[str, str]]:
 def _charsmap(norm_map: list[tuple[str, str]]) -> bytes:
     """The codepoint map compiled into the trie that `tokenizers`' `Precompiled` normalizer reads."""
     import sentencepiece as spm
+    from sentencepiece import sentencepiece_model_pb2
 
     # The builder logs "Generated normalizer blob" to stderr at INFO; 0 is sentencepiece's default level.
     spm.set_min_log_level(1)
@@ -251,39 +252,11 @@ def _charsmap(norm_map: list[tuple[str, str]]) -> bytes:
         spec = spm.SentencePieceNormalizer(norm_map=norm_map).serialized_normalizer_spec()
     finally:
         spm.set_min_log_level(0)
-    return _proto_field(spec, 2)  # NormalizerSpec.precompiled_charsmap
-
-
-def _proto_field(message: bytes, number: int) -> bytes:
-    """One length-delimited field of a serialized protobuf message (too small a need to require protobuf)."""
-
-    def varint(pos: int) -> tuple[int, int]:
-        value = shift = 0
-        while True:
-            byte = message[pos]
-            value |= (byte & 0x7F) << shift
-            pos, shift = pos + 1, shift + 7
-            if byte < 0x80:
-                return value, pos
-
-    pos = 0
-    while pos < len(message):
-        key, pos = varint(pos)
-        wire = key & 7
-        if wire == 0:
-            _, pos = varint(pos)
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        elif wire == 2:
-            size, pos = varint(pos)
-            if key >> 3 == number:
-                return message[pos : pos + size]
-            pos += size
-        else:
-            break
-    raise ModelError("sentencepiece did not compile the normalization map: reinstall sentencepiece.")
+    spec_type = sentencepiece_model_pb2.NormalizerSpec  # type: ignore[attr-defined]  # generated, no stubs
+    charsmap: bytes = spec_type.FromString(spec).precompiled_charsmap
+    if not charsmap:
+        raise ModelError("sentencepiece did not compile the normalization map: reinstall sentencepiece.")
+    return charsmap
 
 
 def _tokenizer(e5: _E5File) -> Any:
