@@ -1,7 +1,13 @@
-"""Questions about the Zigong reports -> cited answers.
+"""Questions about the Zigong reports -> short answers with numbered citations.
 
-For now this package holds only the `zgqa` command line over the ingestion (`qa.cli`); retrieval
-and answers arrive with the index.
+`ask(question)` answers (or refuses, listing the closest passages); `retrieve(question)` returns the
+ranked passages alone. Both open the index on first use and reuse it. Importing `qa` loads no model.
+
+Leaves out: building the index (`vectorstore`, `zgqa build`) and the chat UI (`app.py`).
 """
 
-__all__: list[str] = []
+from qa.api import QuestionError, ask, close, retrieve
+from qa.types import Answer, Citation, Passage
+from vectorstore.errors import ZgqaError
+
+__all__ = ["Answer", "Citation", "Passage", "QuestionError", "ZgqaError", "ask", "close", "retrieve"]

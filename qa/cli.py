@@ -1,8 +1,8 @@
-"""The `zgqa` command line: `reports`, `chunks`, `model`, `build` and `bench`.
+"""The `zgqa` command line: `reports`, `chunks`, `model`, `build`, `ask`, `eval` and `bench`.
 
 Errors the project raises on purpose are shown as one line and exit status 1, never a traceback.
 
-Leaves out: the logic itself, which lives in `vectorstore` (and later `qa`).
+Leaves out: the logic itself, which lives in `vectorstore` and `qa`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from qa.retrieval import DEFAULT_K
 from vectorstore import Corpus, ZgqaError, load
 from vectorstore.config import DEFAULT_MODEL, Settings
 
@@ -34,6 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = replace(settings, seeds=args.seeds)
         if args.command == "model":
             _model(settings, force=args.force, as_json=args.json)
+            return 0
+        if args.command == "ask":
+            _ask(settings, args.question, k=args.k, year=args.year, source=args.source, as_json=args.json)
+            return 0
+        if args.command == "eval":
+            _eval(settings, args.file, k=args.k, out=args.json, show=args.show)
             return 0
         corpus = load(settings.seeds)
         for warning in corpus.warnings:
@@ -87,6 +94,28 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--seeds", type=Path, help=seeds_help)
     cmd.add_argument("--rebuild", action="store_true", help="drop the collection and build it from scratch")
     cmd.add_argument("--json", action="store_true", help="print the build report as JSON")
+    cmd = sub.add_parser(
+        "ask",
+        help="answer a question with numbered citations (or say the reports do not hold the answer)",
+        description="Answer a question about the reports in a short Chinese answer whose every sentence ends with "
+        "[n]; the sources follow with their section and raw-file lines. Needs `zgqa build` first.",
+    )
+    cmd.add_argument("question", help="the question, in Chinese or English")
+    cmd.add_argument("--k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
+    cmd.add_argument("--year", type=int, help="only reports delivered in this year (2017, 2021, 2024, 2025, 2026)")
+    cmd.add_argument("--source", help="only this seed file (e.g. 000_9a0a210a4c556ec2.txt)")
+    cmd.add_argument("--json", action="store_true", help="print the answer and its citations as JSON")
+    cmd = sub.add_parser(
+        "eval",
+        help="score a question file: hit@k, MRR, fact recall, citation hit, refusals, latency",
+        description="Score a JSONL question file in the format of eval_qa_dev.jsonl against the index: retrieval "
+        "(hit@1/3/5, MRR), answers (fact recall, citation hit), refusals of unanswerable questions, "
+        "a table per question type and latency p50/p95.",
+    )
+    cmd.add_argument("file", type=Path, help="the question file (JSON lines)")
+    cmd.add_argument("--k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
+    cmd.add_argument("--json", type=Path, metavar="OUT", help="also write the scores and every answer to OUT")
+    cmd.add_argument("--show", action="store_true", help="print every question with its answer")
     sub.add_parser("bench", help="run a benchmark: `zgqa bench index [--help]`", add_help=False)
     return parser
 
@@ -133,6 +162,59 @@ def _build(settings: Settings, corpus: Corpus, *, rebuild: bool, as_json: bool) 
         print(json.dumps(asdict(report), ensure_ascii=False))
     else:
         print(report.summary())
+
+
+def _ask(settings: Settings, question: str, *, k: int, year: int | None, source: str | None, as_json: bool) -> None:
+    import qa
+
+    answer = qa.ask(question, k=k, year=year, source=source, settings=settings)
+    if as_json:
+        print(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
+        return
+    print(answer.text)
+    if answer.citations:
+        print()
+    for c in answer.citations:
+        kind = "news article" if c.kind == "news" else "report"
+        print(f"[{c.n}] {c.section}")
+        print(f"    {c.where} ({kind}, {c.year or 'year unknown'})")
+        print(f"    {_excerpt(c.text)}")
+
+
+def _excerpt(text: str, limit: int = 240) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _eval(settings: Settings, file: Path, *, k: int, out: Path | None, show: bool) -> None:
+    import qa
+    from qa import evaluation
+
+    questions = evaluation.load_questions(file, settings.seeds)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\revaluating: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    report = evaluation.evaluate(
+        questions,
+        lambda q: qa.retrieve(q, k=k, settings=settings),
+        lambda q: qa.ask(q, k=k, settings=settings),
+        progress=progress,
+    )
+    if show:
+        for outcome, question in zip(report.outcomes, questions, strict=True):
+            mark = "ok " if outcome.facts or (not question.answerable and outcome.found is False) else "MISS"
+            print(f"{mark} {outcome.id} [{outcome.type}] rank {outcome.rank or '-'}  {question.question}")
+            print(f"     {outcome.answer}")
+        print()
+    print(report.table())
+    if out is not None:
+        payload = {"file": str(file), "k": k, "summary": report.summary(),
+                   "outcomes": [asdict(o) for o in report.outcomes]}
+        try:
+            out.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise ZgqaError(f"Cannot write {out}: {exc.strerror}.") from exc
 
 
 def _print_reports(corpus: Corpus, *, as_json: bool) -> None:

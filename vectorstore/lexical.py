@@ -56,6 +56,11 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def words(text: str) -> list[str]:
+    """Precise-mode jieba words (each word once, not also the words inside it), filtered like `tokenize`."""
+    return [w for w in (word.strip().lower() for word in _jieba().cut(text)) if w and w not in _STOP and _KEEP.search(w)]
+
+
 @dataclass(frozen=True)
 class Hit:
     id: str

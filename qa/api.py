@@ -1,0 +1,123 @@
+"""`ask` and `retrieve`: the Python entry points. The first call opens the index (and loads the
+model) once per settings; later calls, from any thread, reuse them.
+
+The answer chain is LangChain's retrieval chain: the hybrid retriever, then the extractive composer
+as the combining step, so a generative step can take the composer's place without touching retrieval.
+
+Leaves out: building the index (`zgqa build`, `vectorstore.build`) and the UI.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from qa.answer import Composer
+from qa.question import understand
+from qa.retrieval import DEFAULT_K, HybridRetriever, Index
+from qa.types import Answer, Passage
+from vectorstore.config import Settings
+from vectorstore.errors import ZgqaError
+from vectorstore.store import open_store
+
+# Longer than any real question (the longest development question has 111 characters) and short
+# enough that one request cannot make tokenizing and embedding slow for everyone else.
+MAX_QUESTION = 500
+MAX_K = 50
+
+
+class QuestionError(ZgqaError):
+    """A question (or option) that cannot be asked: empty, too long, or an impossible k."""
+
+
+@dataclass
+class _Engine:
+    index: Index
+    composer: Composer
+    chains: dict[tuple[int, int | None, str | None], Any] = field(default_factory=dict)
+
+    def chain(self, k: int, year: int | None, source: str | None) -> Any:
+        key = (k, year, source)
+        if key not in self.chains:
+            from langchain_classic.chains import create_retrieval_chain
+
+            retriever = HybridRetriever(index=self.index, k=k, year=year, source=source)
+            self.chains[key] = create_retrieval_chain(retriever, self.composer.runnable())
+        return self.chains[key]
+
+
+_engines: dict[Settings, _Engine] = {}
+_lock = threading.Lock()
+
+
+def ask(
+    question: str,
+    *,
+    k: int = DEFAULT_K,
+    year: int | None = None,
+    source: str | None = None,
+    settings: Settings | None = None,
+) -> Answer:
+    """A short cited answer, or a refusal listing the closest passages.
+
+    `year` keeps only reports delivered in that year; `source` only that seed file.
+    """
+    question = _checked(question, k)
+    engine = _engine(settings)
+    if year is not None or source is not None:
+        engine.index.search(understand(question), k=1, year=year, source=source)  # a filter matching nothing says so
+    result = engine.chain(k, year, source).invoke({"input": question})
+    answer = result["answer"]
+    assert isinstance(answer, Answer)
+    return answer
+
+
+def retrieve(
+    question: str,
+    *,
+    k: int = DEFAULT_K,
+    year: int | None = None,
+    source: str | None = None,
+    settings: Settings | None = None,
+) -> list[Passage]:
+    """The k best passages for the question, best first, with their fused scores."""
+    question = _checked(question, k)
+    return _engine(settings).index.search(understand(question), k=k, year=year, source=source)
+
+
+def close() -> None:
+    """Forget the opened indexes (after a rebuild, or to release the folder)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.index.store.close()
+        _engines.clear()
+
+
+def _engine(settings: Settings | None) -> _Engine:
+    settings = settings or Settings.from_env()
+    with _lock:
+        engine = _engines.get(settings)
+        if engine is None:
+            store = open_store(settings)
+            try:
+                index = Index(store)
+            except BaseException:
+                store.close()
+                raise
+            engine = _Engine(index, Composer(index))
+            _engines[settings] = engine
+        return engine
+
+
+def _checked(question: Any, k: int) -> str:
+    if not isinstance(question, str):
+        raise QuestionError(f"A question is text, not {type(question).__name__}.")
+    text = " ".join(question.split())
+    if not text:
+        raise QuestionError("The question is empty: ask about a figure, a target or a term in the reports.")
+    if len(text) > MAX_QUESTION:
+        raise QuestionError(f"The question has {len(text)} characters; ask in at most {MAX_QUESTION}.")
+    if not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise QuestionError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}.")
+    return text

@@ -1,0 +1,141 @@
+"""Understanding a question before searching: its script and language, the years it names and
+which reports hold figures for them, whether it asks for a target, a definition or a comparison,
+and the Chinese terms an English question stands for.
+
+How years map to reports: a report delivered in year Y reviews Y-1 and plans Y. So a figure
+"in 2024" is in the 2025 report (and the 2024 plan report says what was planned), while a 2024
+target is in the 2024 plan report first. A question that names a report itself ("2017年政府工作报告")
+means that report's year. These are preferences for ranking, never hard filters: a filter a
+caller passes (`year=`, `source=`) is the only thing that excludes passages.
+
+Leaves out: searching (`qa.retrieval`) and choosing the answering clauses (`qa.answer`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from qa import glossary
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+# Years these reports talk about (the 2035 long-range goals included); a bare 4-digit number such
+# as 1230 (亿元) is not a year.
+_YEAR = re.compile(r"(?<![\d.])((?:19[89]|20[0-4])\d)(?![\d.%])")
+# `2016—2020年`, `2016-2020`, `2016至2020年`: one period, not two years to compare.
+_RANGE = re.compile(r"((?:19|20)\d\d)\s*(?:年)?\s*(?:[-—–~～到至]|to)\s*((?:19|20)\d\d)")
+# A question that speaks of reports ("2017年政府工作报告", "三份政府工作报告", "the 2021 report")
+# names them by the year they were delivered, not by the year of their figures.
+_REPORT = re.compile(r"报告|\breports?\b", re.IGNORECASE)
+_TARGET = re.compile(
+    r"目标|计划|力争|预期|要达到|将要|打算|安排|任务|"
+    r"\b(?:target|aim|aims|aimed|goal|goals|plan|plans|planned|expected|projected|intend|intends|supposed)\b",
+    re.IGNORECASE,
+)
+# A five-year plan is the name of a period, not a sign that the question asks for a target.
+_PLAN_NAME = re.compile(
+    r"\b(?:\d+(?:st|nd|rd|th)\s+)?five[- ]year plans?\b|五年规划|“?十[二三四五]五”?规划", re.IGNORECASE
+)
+# Words of a question about what happened (not about a target).
+_PAST = re.compile(
+    r"了|截至|截止|累计|实现|期间|底|末|已经|已|过去|回顾"
+    r"|\b(?:was|were|did|had|has|have|reached|achieved|grew|rose|fell|created|completed|built)\b",
+    re.IGNORECASE,
+)
+_DEFINITION = re.compile(
+    r"是什么|指什么|指的是|什么意思|何意|含义|意思是|具体指|指哪些|包括哪些|包含哪些|标准是什么|是指"
+    r"|\bwhat (?:does|do|is meant by)\b|\bmean(?:s|ing)?\b|\bstand for\b|\brefer to\b|\bdefin",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"[“\"「『‘']([^”\"」』’']{1,20})[”\"」』’']")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as the retriever and the answerer see it."""
+
+    text: str  # as asked
+    normalized: str  # Simplified Chinese, half-width letters and digits, single spaces
+    lang: str  # "zh" or "en"
+    years: tuple[int, ...]  # years named, in order of appearance (periods excluded)
+    named_reports: tuple[int, ...]  # years of reports named as such ("2017年政府工作报告")
+    wants_target: bool
+    wants_definition: bool
+    quoted: tuple[str, ...]  # terms in quotation marks
+    expansions: tuple[str, ...]  # Chinese terms for an English question, from the glossary
+
+    @property
+    def tense(self) -> str | None:
+        """"plan" for a question about a target, "review" for one about results, None when it does not say."""
+        if self.wants_target:
+            return "plan"
+        if _PAST.search(self.normalized):
+            return "review"
+        return None
+
+    @property
+    def is_comparison(self) -> bool:
+        return len(self.years) >= 2
+
+    def report_years(self, year: int) -> tuple[int, ...]:
+        """Reports likely to hold the figures of `year`, most likely first."""
+        if year in self.named_reports:
+            return (year,)
+        return (year, year + 1) if self.wants_target else (year + 1, year)
+
+    @property
+    def preferred_reports(self) -> tuple[int, ...]:
+        out: list[int] = []
+        for year in self.years:
+            out.extend(y for y in self.report_years(year) if y not in out)
+        return tuple(out)
+
+    @property
+    def search_text(self) -> str:
+        """What the lexical index and the model are given: the question, then its Chinese terms."""
+        if not self.expansions:
+            return self.normalized
+        return f"{self.normalized} {' '.join(self.expansions)}"
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def normalize(text: str) -> str:
+    """Traditional -> Simplified, full-width -> half-width (NFKC), whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text)
+    if _CJK.search(text):
+        text = _t2s().convert(text)
+    return " ".join(text.split())
+
+
+def understand(question: str) -> Query:
+    normalized = normalize(question)
+    lang = "zh" if _CJK.search(normalized) or not _LATIN.search(normalized) else "en"
+    in_ranges = {int(y) for pair in _RANGE.findall(normalized) for y in pair}
+    years: list[int] = []
+    for match in _YEAR.finditer(normalized):
+        year = int(match.group(1))
+        if year not in in_ranges and year not in years:
+            years.append(year)
+    # English words inside a Chinese question ("自贡GDP") are expanded too.
+    expansions = tuple(glossary.load().expand(normalized)) if _LATIN.search(normalized) else ()
+    return Query(
+        text=question,
+        normalized=normalized,
+        lang=lang,
+        years=tuple(years),
+        named_reports=tuple(years) if _REPORT.search(normalized) else (),
+        wants_target=bool(_TARGET.search(_PLAN_NAME.sub(" ", normalized))),
+        wants_definition=bool(_DEFINITION.search(normalized)),
+        quoted=tuple(q.strip() for q in _QUOTED.findall(normalized) if q.strip()),
+        expansions=expansions,
+    )

@@ -1,0 +1,288 @@
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates fused by weighted reciprocal rank,
+then ranked with what the question says about years, reports and definitions.
+
+Why not LangChain's `EnsembleRetriever`: it fuses the same way but returns no scores and no way to
+weigh a candidate by its report year or glossary term, which is where these reports need help (a
+growth rate "in 2024" reads almost the same in five reports). The result is still a LangChain
+`BaseRetriever` (`HybridRetriever`), so the answer chain is a plain retrieval chain.
+
+Leaves out: choosing the sentences that answer (`qa.answer`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from qa.matching import Vocabulary, best_sentence, question_words
+from qa.question import Query, understand
+from qa.types import NEWS, Passage
+from vectorstore.errors import ZgqaError
+from vectorstore.lexical import tokenize
+from vectorstore.store import Store, lexical_text
+
+DEFAULT_K = 5
+# Candidates taken from each index before fusion; beyond 40 nothing relevant was ever found on the
+# development questions, and a dense query costs the same for 10 or 40.
+CANDIDATES = 40
+# The usual reciprocal-rank constant: rank 1 and rank 5 differ by 6%, so fusion rewards agreement.
+RRF_K = 5
+# BM25 found the evidence of 31 of 33 development questions in its top 5, the model alone 19:
+# the lexical ranking counts for more, the model breaks its ties and carries English questions.
+LEXICAL_WEIGHT = 1.0
+DENSE_WEIGHT = 0.2
+# Priors, as multipliers of the fused score. A report that reviews or plans the year asked about,
+# a section whose heading names that year, and the glossary entry of the term asked about.
+REPORT_YEAR_BOOST = 0.5  # the most likely report; the second most likely gets half
+SECTION_YEAR_BOOST = 0.3
+GLOSSARY_BOOST = 2.0
+# A passage in a plan part (a target) for a question about a target, in a review part for one about
+# what happened: "2025年目标" is in the 2025 report's plan part, "2024年增长" in its review.
+TENSE_BOOST = 0.3
+_PLAN_HEADING = re.compile(r"安排|计划|目标|规划|建议|任务|考虑|要求")
+_REVIEW_HEADING = re.compile(r"回顾|总结|成就|成绩|回望")
+# How much a passage whose best sentence holds all of the question's weighed words gains.
+SENTENCE_WEIGHT = 1.0
+# Two passages whose character bigrams overlap this much say the same thing; keep the better one.
+NEAR_DUPLICATE = 0.8
+
+
+@dataclass(frozen=True)
+class _Record:
+    passage: Passage  # with score 0
+    bigrams: frozenset[str]
+
+
+class Index:
+    """The opened store plus every record in memory (provenance and the corpus's token statistics)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        collection = store.collection()
+        if collection is None:  # open_store() checked it; a collection dropped since is a user error
+            raise ZgqaError(f"No index in {store.location}: run `zgqa build`.")
+        got = collection.get(include=["documents", "metadatas"])
+        self.records: dict[str, _Record] = {}
+        documents: list[tuple[str, list[str]]] = []
+        for rid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True):
+            passage = _passage(text, meta, 0.0)
+            self.records[rid] = _Record(passage, _bigrams(text))
+            searched = lexical_text(passage.section, text)
+            documents.append((searched, tokenize(searched)))
+        self.vocabulary = Vocabulary(documents)
+
+    def search(
+        self, query: Query, *, k: int = DEFAULT_K, year: int | None = None, source: str | None = None
+    ) -> list[Passage]:
+        """The k best passages; `year` (of the report) and `source` (seed file name) exclude all others.
+
+        A comparison gets the best passages for each year it names in turn, so every year is
+        represented among the k.
+        """
+        if k < 1:
+            raise ZgqaError(f"k must be at least 1, not {k}.")
+        allowed = self._allowed(year, source)
+        fused = self._fused(query, allowed)
+        if not query.is_comparison:
+            return self._top(self._ranked(query, fused, query.preferred_reports), k)
+        per_year = [self._top(self._for_year(query, fused, y), k) for y in query.years]
+        merged: list[Passage] = []
+        for rank in range(k):
+            for ranked in per_year:
+                if rank < len(ranked) and all(p.id != ranked[rank].id for p in merged):
+                    merged.append(ranked[rank])
+        return merged[:k] if len(merged) >= k else _fill(merged, self._top(self._ranked(query, fused, ()), k), k)
+
+    # -- the parts -----------------------------------------------------------------------------
+
+    def _allowed(self, year: int | None, source: str | None) -> set[str] | None:
+        if year is None and source is None:
+            return None
+        allowed = {
+            rid
+            for rid, r in self.records.items()
+            if (year is None or r.passage.year == year) and (source is None or r.passage.source == source)
+        }
+        if not allowed:
+            sources = sorted({r.passage.source for r in self.records.values()})
+            years = sorted({r.passage.year for r in self.records.values() if r.passage.year is not None})
+            wanted = " and ".join(
+                part for part in (f"delivered in {year}" if year is not None else "",
+                                  f"in the file {source}" if source is not None else "") if part
+            )
+            raise ZgqaError(
+                f"No report {wanted}: the reports are from {', '.join(map(str, years))}, "
+                f"in the files {', '.join(sources)}."
+            )
+        return allowed
+
+    def _fused(self, query: Query, allowed: set[str] | None) -> dict[str, float]:
+        text = query.search_text
+        where: dict[str, Any] | None = None
+        if allowed is not None:
+            where = {"chunk_id": {"$in": sorted({self.records[r].passage.id for r in allowed})}}
+        fused: dict[str, float] = {}
+        dense = self.store.dense(text, k=CANDIDATES, where=where)
+        for rank, (doc, _) in enumerate(dense, 1):
+            rid = _record_id(doc)
+            if rid in self.records:
+                fused[rid] = fused.get(rid, 0.0) + DENSE_WEIGHT / (RRF_K + rank)
+        # BM25 cannot filter, so it looks further when a filter will discard some of its hits.
+        hits = self.store.lexical.search(text, k=CANDIDATES if allowed is None else len(self.records))
+        rank = 0
+        for hit in hits:
+            if allowed is not None and hit.id not in allowed:
+                continue
+            rank += 1
+            fused[hit.id] = fused.get(hit.id, 0.0) + LEXICAL_WEIGHT / (RRF_K + rank)
+            if rank >= CANDIDATES:
+                break
+        return fused
+
+    def _ranked(self, query: Query, fused: dict[str, float], report_years: tuple[int, ...]) -> list[Passage]:
+        years = [str(y) for y in (query.years or ())]
+        question = question_words(query, self.vocabulary)
+        scored: list[Passage] = []
+        for rid, score in fused.items():
+            p = self.records[rid].passage
+            # One sentence holding most of the question's words beats words scattered over a passage.
+            boost = 1.0 + SENTENCE_WEIGHT * best_sentence(p.text, question, self.vocabulary)
+            if p.year is not None and p.year in report_years:
+                boost += REPORT_YEAR_BOOST / (1 + report_years.index(p.year))
+            own = tense(p)
+            heading = p.section.split(" › ", 1)[-1]
+            # "2025年工作安排建议" names 2025 as the year it plans: no help to a question on 2025's results.
+            if any(f"{y}年" in heading for y in years) and (query.tense is None or own in (None, query.tense)):
+                boost += SECTION_YEAR_BOOST
+            if query.tense is not None and own == query.tense:
+                boost += TENSE_BOOST
+            if query.wants_definition and p.term and _defines(p.term, query):
+                boost += GLOSSARY_BOOST
+            scored.append(replace(p, score=score * boost))
+        scored.sort(key=lambda p: -p.score)
+        return scored
+
+    def _for_year(self, query: Query, fused: dict[str, float], year: int) -> list[Passage]:
+        """For one year of a comparison: the passages of the reports holding that year's figures (or
+        whose section names it), falling back to all when none of them was a candidate."""
+        reports = query.report_years(year)
+        ranked = self._ranked(query, fused, reports)
+        own = [p for p in ranked if p.year in reports or f"{year}年" in p.section]
+        return own or ranked
+
+    def _top(self, ranked: list[Passage], k: int) -> list[Passage]:
+        kept: list[Passage] = []
+        for p in ranked:
+            grams = self.records_by_chunk[p.id].bigrams
+            if any(_overlap(grams, self.records_by_chunk[q.id].bigrams) >= NEAR_DUPLICATE for q in kept):
+                continue
+            kept.append(p)
+            if len(kept) == k:
+                break
+        return kept
+
+    @property
+    def records_by_chunk(self) -> dict[str, _Record]:
+        cached: dict[str, _Record] | None = getattr(self, "_by_chunk", None)
+        if cached is None:
+            cached = {r.passage.id: r for r in self.records.values()}
+            self._by_chunk = cached
+        return cached
+
+
+class HybridRetriever(BaseRetriever):
+    """`Index.search` as a LangChain retriever: the question in, passages as Documents out."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: Any  # Index; Any keeps pydantic from inspecting it
+    k: int = DEFAULT_K
+    year: int | None = None
+    source: str | None = None
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        passages = self.index.search(understand(query), k=self.k, year=self.year, source=self.source)
+        return [to_document(p) for p in passages]
+
+
+def tense(p: Passage) -> str | None:
+    """"plan" for a passage setting targets, "review" for one reporting results, None for neither."""
+    if p.term:
+        return None
+    if p.kind == "plan_report":
+        return "plan"
+    if p.kind == NEWS:
+        return "review"
+    heading = p.section.split(" › ")[1:2]
+    if heading and _PLAN_HEADING.search(heading[0]):
+        return "plan"
+    if heading and _REVIEW_HEADING.search(heading[0]):
+        return "review"
+    return None
+
+
+def to_document(p: Passage) -> Document:
+    return Document(page_content=p.text, metadata={"passage": p})
+
+
+def from_document(doc: Document) -> Passage:
+    passage = doc.metadata["passage"]
+    assert isinstance(passage, Passage)
+    return passage
+
+
+def _passage(text: str, meta: dict[str, Any], score: float) -> Passage:
+    return Passage(
+        id=str(meta["chunk_id"]),
+        source=str(meta["source"]),
+        title=str(meta["title"]),
+        year=int(meta["year"]) if "year" in meta else None,
+        kind=str(meta["kind"]),
+        section=str(meta["section"]),
+        text=text,
+        line_start=int(meta["line_start"]),
+        line_end=int(meta["line_end"]),
+        score=score,
+        term=str(meta["term"]) if "term" in meta else None,
+    )
+
+
+def _record_id(doc: Document) -> str:
+    return str(doc.id) if doc.id else ""
+
+
+def _defines(term: str, query: Query) -> bool:
+    """Whether the glossary `term` is the one asked about: it is in the question, or a quoted part of
+    the question is in it (`“4+3”` in `“4+3”产业`)."""
+    bare = term.strip("“”\"")
+    core = re.sub(r"[“”\"]", "", term)
+    question = re.sub(r"[“”\"]", "", query.normalized)
+    return core in question or bare in query.normalized or any(q in core for q in query.quoted if len(q) >= 2)
+
+
+def _bigrams(text: str) -> frozenset[str]:
+    chars = re.sub(r"\s+", "", text)
+    return frozenset(chars[i : i + 2] for i in range(len(chars) - 1))
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
+
+
+def _fill(first: list[Passage], rest: Iterable[Passage], k: int) -> list[Passage]:
+    out = list(first)
+    for p in rest:
+        if len(out) == k:
+            break
+        if all(p.id != q.id for q in out):
+            out.append(p)
+    return out
