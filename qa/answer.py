@@ -1,21 +1,24 @@
 """The default answerer: offline and deterministic. From the retrieved passages it picks the clauses
 that answer the question and quotes them, each sentence ending with its citation marker `[n]`.
 
-How a clause is chosen: the question's words (jieba search-mode tokens, or for an English question
-the Chinese terms of the glossary) are weighed by how rare they are in the reports (inverse
-document frequency), and a clause scores the weight of the words it holds. The best clause is
+How a clause is chosen: the question's words (`qa.matching`), weighed by how rare they are in the
+reports, are looked for in every clause; a clause scores the weight it holds, times the retriever's
+score of its passage (which carries the question's years, reports and tense). The best clause is
 widened to its neighbours in the same sentence while they add words of the question, so an answer
 keeps its subject ("“保交房”完成94.4%") and every figure asked for ("营收增长10.6%、资产总额增长9.3%").
-A question with two parts gets a second clause for the words the first left out. A comparison gets
-one clause per year it names, from the reports of that year.
+A question in two parts gets a second clause when the first left a good share of it unanswered. A
+comparison gets one clause per year it names, from the report most likely to hold that year. A
+question about what a term means gets the glossary entry whole.
 
-What is checked by code: every number in an answer sentence must occur, as a number, in the
-passage it cites (its text, section path or title, after the same normalization as the
-evaluation: whitespace removed, `。` between digits read as `.`); a sentence that fails is dropped.
-When too little of the question is covered, the answer is a refusal (`found=False`) that still
-cites the closest passages. `COVERAGE_THRESHOLD` says how that line was drawn.
+What is checked by code before anything is said:
+- every number in an answer sentence occurs, as a number, in the passage it cites (its text,
+  section path or title), after the evaluation's normalization (`。` between digits is `.`);
+  a sentence that fails is dropped;
+- a question naming a year is answered only from a report about that year, or a passage naming it;
+- a question whose subject the reports never mention, or whose words the chosen clauses hold too
+  little of (`COVERAGE_THRESHOLD`), is refused (`found=False`), still citing the closest passages.
 
-Leaves out: generation by a language model (this runnable is the part that one would replace),
+Leaves out: generation by a language model (this runnable is the step one would replace), and
 Chinese numerals in the number check (`第一`, `三`): only figures written in digits are checked.
 """
 
@@ -23,43 +26,41 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 
-from qa.matching import CLAUSE, SENTENCE, Vocabulary, held, question_words, unknown_words
+from qa.matching import CLAUSE, SENTENCE, QuestionWords, question_words
 from qa.question import Query, understand
-from qa.retrieval import Index, from_document, tense
+from qa.retrieval import Index, defines, from_document, tense
 from qa.types import NEWS, Answer, Citation, Passage
 
 NOT_FOUND = "报告中未找到相关内容。"
 CLOSEST = "以下是最接近的段落，供参考。"
-# The share of the question's weighed words that the chosen clauses must hold. Calibrated on the
-# development questions (`zgqa eval tests/fixtures/eval_qa_dev.jsonl`, README "Refusal threshold"):
-# answered questions cover at least 0.56, the unanswerable ones at most 0.42; the line sits
-# between them, nearer the unanswerable side since a wrong refusal costs less than a wrong figure.
+# The share of the question's weighed words the chosen clauses must hold whole. Calibrated on the
+# development questions (README, "Refusal threshold"): see `zgqa eval --show`.
 COVERAGE_THRESHOLD = 0.5
-# Refusals list this many of the closest passages.
 CLOSEST_SHOWN = 3
 # A sentence of the answer holds at most this many clauses and characters, so it stays short.
 MAX_CLAUSES = 4
 MAX_CHARS = 160
-# A second clause is added for a two-part question when the words the first left out weigh this
-# much of the question.
+# A second clause is added to a two-part question when the first left this share of the question's
+# weight, and only if it holds that much itself: a stray word is no second answer.
 SECOND_PART = 0.25
 # A clause without any figure, for a question asking for one, counts this much: it can still win
 # when nothing else holds the question's words, but not against a clause that gives a number.
 FIGURELESS = 0.5
 # A clause that names a year the question asks about ("2025年1至11月") counts this much more.
 YEAR_BONUS = 0.3
+# A sentence that names only other years than the ones asked about ("2024年，…；" for a question on
+# 2025) counts this much: it is about another year.
+OTHER_YEAR = 0.3
 # A target's clause for a question about results (or the reverse) counts this much: "截至2025年底
 # 累计建成了多少" is not answered by the 2025 plan's "建成…10个以上".
 TENSE_PENALTY = 0.5
-# Later passages count less: the retriever's order already weighs years, reports and glossary.
-RANK_DECAY = 0.1
 
 _ASKS_FIGURE = re.compile(
     r"多少|几|比例|比重|占比|率|增长|增速|规模|排名|第几|总额|总量|金额|数量|人数|户数|"
@@ -69,14 +70,15 @@ _ASKS_FIGURE = re.compile(
 _TWO_PARTS = re.compile(r"分别|以及|和|与|及|并且|[？?].+[？?]|\band\b|\bboth\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _DIGIT = re.compile(r"\d")
-_MARKER = re.compile(r"\[\d+\]")
+_MARKER = re.compile(r"\[(\d+)\]")
+_YEAR = re.compile(r"((?:19|20)\d\d)年")
 
 
 @dataclass(frozen=True)
 class _Window:
     passage: int  # index into the passages
     text: str
-    covered: frozenset[str]  # question words it holds
+    covered: frozenset[str]  # question words it holds whole
     score: float
     year: int | None = None  # the year of a comparison it answers for
 
@@ -88,52 +90,41 @@ class Composer:
         self.index = index
 
     def __call__(self, inputs: dict[str, Any]) -> Answer:
-        question = str(inputs["input"])
         passages = [from_document(d) for d in inputs["context"] if isinstance(d, Document)]
-        return self.compose(understand(question), passages)
+        return self.compose(understand(str(inputs["input"])), passages)
 
     def runnable(self) -> RunnableLambda[dict[str, Any], Answer]:
         return RunnableLambda(self.__call__, name="extractive_answer")
 
     def compose(self, query: Query, passages: Sequence[Passage]) -> Answer:
-        vocabulary = self.index.vocabulary
-        words = question_words(query, vocabulary)
-        total = sum(words.values())
-        if not passages or total == 0 or unknown_words(words, vocabulary):
+        words = question_words(query, self.index.vocabulary)
+        if not passages or words.total == 0 or words.unknown():
             return refusal(query.text, passages)
-        figure = bool(_ASKS_FIGURE.search(query.normalized))
-        windows = self._choose(query, passages, words, figure)
-        covered = frozenset().union(*(w.covered for w in windows)) if windows else frozenset()
-        coverage = sum(words[t] for t in covered) / total
-        if not windows or coverage < COVERAGE_THRESHOLD:
+        windows = [w for w in self._choose(query, passages, words) if _about_the_year(query, passages[w.passage], w)]
+        covered = frozenset().union(*(w.covered for w in windows))
+        if not windows or sum(words.weights[t] for t in covered) < COVERAGE_THRESHOLD * words.total:
             return refusal(query.text, passages)
         cited: list[Passage] = []
-        sentences: list[str] = []
+        sentences: list[tuple[str, Passage]] = []
         last_label = ""
         for window in windows:
             passage = passages[window.passage]
-            if passage not in cited:
-                cited.append(passage)
-            sentence = self._sentence(
-                query, passage, window, cited.index(passage) + 1, name_report=passage.label != last_label
-            )
+            sentence = _sentence(query, passage, window, name_report=passage.label != last_label)
             if sentence is not None:
-                sentences.append(sentence)
+                sentences.append((sentence, passage))
                 last_label = passage.label
-        kept = [s for s in sentences if s]
-        if not kept:
+                if passage not in cited:
+                    cited.append(passage)
+        if not sentences:
             return refusal(query.text, passages)
-        used = sorted({int(m[1:-1]) for s in kept for m in _MARKER.findall(s)})
-        renumber = {old: new for new, old in enumerate(used, 1)}
-        text = "".join(_MARKER.sub(lambda m: f"[{renumber[int(m.group()[1:-1])]}]", s) for s in kept)
-        citations = tuple(Citation.of(renumber[old], cited[old - 1]) for old in used)
+        text = "".join(f"{s}[{cited.index(p) + 1}]" for s, p in sentences)
+        citations = tuple(Citation.of(n, p) for n, p in enumerate(cited, 1))
         return Answer(question=query.text, text=text, found=True, citations=citations)
 
     # -- choosing ------------------------------------------------------------------------------
 
-    def _choose(
-        self, query: Query, passages: Sequence[Passage], words: dict[str, float], figure: bool
-    ) -> list[_Window]:
+    def _choose(self, query: Query, passages: Sequence[Passage], words: QuestionWords) -> list[_Window]:
+        figure = bool(_ASKS_FIGURE.search(query.normalized))
         if query.is_comparison:
             chosen: list[_Window] = []
             for year in query.years:
@@ -144,107 +135,101 @@ class Composer:
         definition = self._definition(query, passages, words)
         if definition is not None:
             return [definition]
-        best = self._best(passages, range(len(passages)), words, figure, frozenset(), query.years, query.tense)
+        everywhere = range(len(passages))
+        best = self._best(query, passages, everywhere, words, figure, frozenset(), query.years)
         if best is None:
             return []
         chosen = [best]
-        left = {t: w for t, w in words.items() if t not in best.covered}
-        if _TWO_PARTS.search(query.normalized) and sum(left.values()) >= SECOND_PART * sum(words.values()):
-            second = self._best(
-                passages, range(len(passages)), left, figure, frozenset([best.text]), query.years, query.tense
+        left = sum(w for t, w in words.weights.items() if t not in best.covered)
+        if _TWO_PARTS.search(query.normalized) and left >= SECOND_PART * words.total:
+            rest = QuestionWords(
+                {t: w for t, w in words.weights.items() if t not in best.covered},
+                {t: f for t, f in words.forms.items() if t not in best.covered},
+                words.parts,
+                words.vocabulary,
             )
-            if second is not None and second.covered:
+            second = self._best(query, passages, everywhere, rest, figure, frozenset([best.text]), query.years)
+            if second is not None and sum(rest.weights[t] for t in second.covered) >= SECOND_PART * words.total:
                 chosen.append(second)
         return chosen
 
     def _for_year(
-        self, query: Query, passages: Sequence[Passage], words: dict[str, float], figure: bool, year: int,
+        self,
+        query: Query,
+        passages: Sequence[Passage],
+        words: QuestionWords,
+        figure: bool,
+        year: int,
         exclude: frozenset[str],
     ) -> _Window | None:
         """The best clause for one year of a comparison, from the report most likely to hold that year's
         figures, then the next likely one; never a clause already given for another year."""
         for report in query.report_years(year):
             among = [i for i, p in enumerate(passages) if p.year == report]
-            best = self._best(passages, among, words, figure, exclude, (year,))
+            best = self._best(query, passages, among, words, figure, exclude, (year,))
             if best is not None:
                 return best
         among = [i for i, p in enumerate(passages) if f"{year}年" in p.section]
-        return self._best(passages, among, words, figure, exclude, (year,))
+        return self._best(query, passages, among, words, figure, exclude, (year,))
 
-    def _definition(self, query: Query, passages: Sequence[Passage], words: dict[str, float]) -> _Window | None:
-        """A question about what a term means is answered by its glossary entry, whole."""
-        if not query.wants_definition:
-            return None
+    def _definition(self, query: Query, passages: Sequence[Passage], words: QuestionWords) -> _Window | None:
+        """The glossary entry of the term the question asks about, whole: when it asks what a term
+        means, or names a glossary term in quotation marks ("“三抓联动”抓的是哪三项？")."""
         for i, p in enumerate(passages[:2]):
-            if p.term:
-                covered = held(p.text, words, self.index.vocabulary)
-                if covered:
-                    return _Window(i, p.text.strip(), covered, 1.0)
+            if p.term and (query.wants_definition or query.quoted) and defines(p.term, query):
+                return _Window(i, p.text.strip(), words.held(p.text), 1.0)
         return None
 
     def _best(
         self,
+        query: Query,
         passages: Sequence[Passage],
-        among: Any,
-        words: dict[str, float],
+        among: Sequence[int],
+        words: QuestionWords,
         figure: bool,
         exclude: frozenset[str],
-        years: tuple[int, ...] = (),
-        tense_of_query: str | None = None,
+        years: tuple[int, ...],
     ) -> _Window | None:
         best: _Window | None = None
         top = max((passages[i].score for i in among), default=0.0)
         for i in among:
-            # The retriever's score carries the question's years and reports; a passage it ranks
-            # lower needs more of the question's words to win.
-            prior = passages[i].score / top if top > 0 else 1.0 / (1.0 + RANK_DECAY * i)
-            if tense_of_query is not None and tense(passages[i]) not in (None, tense_of_query):
+            # The retriever's score carries the question's years, reports and tense; a passage it
+            # ranks lower needs more of the question's words to win.
+            prior = passages[i].score / top if top > 0 else 1.0
+            if query.tense is not None and tense(passages[i]) not in (None, query.tense):
                 prior *= TENSE_PENALTY
             for sentence in SENTENCE.findall(passages[i].text):
                 clauses = [c for c in CLAUSE.findall(sentence) if c.strip()]
-                window = _widen(i, clauses, words, figure, prior, self.index.vocabulary)
-                if window is not None and any(f"{y}年" in window.text for y in years):
+                named = set(_YEAR.findall(sentence))
+                other = bool(years) and bool(named) and not named & {str(y) for y in years}
+                window = _widen(i, clauses, words, figure, prior * (OTHER_YEAR if other else 1.0))
+                if window is None or window.text in exclude:
+                    continue
+                if any(f"{y}年" in window.text for y in years):
                     window = replace(window, score=window.score * (1 + YEAR_BONUS))
-                if window is not None and window.text not in exclude and (best is None or window.score > best.score):
+                if best is None or window.score > best.score:
                     best = window
         return best
 
-    # -- writing -------------------------------------------------------------------------------
 
-    def _sentence(self, query: Query, passage: Passage, window: _Window, n: int, *, name_report: bool) -> str | None:
-        """`据{report}，{clauses}。[n]`, or None when a number in it is not in the passage."""
-        body = window.text.strip().rstrip("，,、；;：:。！？!?")
-        said = ""
-        if name_report or query.is_comparison:
-            # A news article is a secondary source; the reader must see that the figure rests on it.
-            news = passage.kind == NEWS and "新闻" not in passage.label
-            said = f"据新闻报道（{passage.label}），" if news else f"据{passage.label}，"
-        sentence = f"{said}{body}。[{n}]"
-        if window.year is not None and not query.named_reports:
-            labelled = f"{window.year}年：{sentence}"
-            # The year label is a number like any other: it must be in the passage too.
-            sentence = labelled if verified(labelled, passage) else sentence
-        return sentence if verified(sentence, passage) else None
-
-
-def _widen(
-    passage: int, clauses: list[str], words: dict[str, float], figure: bool, decay: float, vocabulary: Vocabulary
-) -> _Window | None:
+def _widen(passage: int, clauses: list[str], words: QuestionWords, figure: bool, prior: float) -> _Window | None:
     """The best clause of a sentence, widened to neighbours that add question words."""
     if not clauses:
         return None
-    holds = [held(c, words, vocabulary) for c in clauses]
-    scores = [_score(h, words, figure, bool(_DIGIT.search(c))) for c, h in zip(clauses, holds, strict=True)]
+    credits = [words.credit(c) for c in clauses]
+    scores = [_score(words, c, figure, bool(_DIGIT.search(text))) for c, text in zip(credits, clauses, strict=True)]
     b = max(range(len(clauses)), key=lambda i: scores[i])
     if scores[b] == 0:
         return None
     lo = hi = b
-    covered = set(holds[b])
+    got = dict(credits[b])
     while hi - lo + 1 < MAX_CLAUSES:
         options = []
         for j in (lo - 1, hi + 1):
-            if 0 <= j < len(clauses) and holds[j] - covered:
-                options.append((sum(words[t] for t in holds[j] - covered), j))
+            if 0 <= j < len(clauses):
+                gain = sum(words.weights[t] * max(0.0, c - got.get(t, 0.0)) for t, c in credits[j].items())
+                if gain > 0:
+                    options.append((gain, j))
         bare = figure and not any(_DIGIT.search(clauses[j]) for j in range(lo, hi + 1))
         if bare and hi + 1 < len(clauses) and _DIGIT.search(clauses[hi + 1]):
             options.append((float("inf"), hi + 1))  # the figure asked for follows its subject
@@ -254,15 +239,42 @@ def _widen(
         if len("".join(clauses[min(lo, j) : max(hi, j) + 1])) > MAX_CHARS:
             break
         lo, hi = min(lo, j), max(hi, j)
-        covered |= holds[j]
+        for t, c in credits[j].items():
+            got[t] = max(got.get(t, 0.0), c)
     text = "".join(clauses[lo : hi + 1])
-    score = _score(frozenset(covered), words, figure, bool(_DIGIT.search(text)))
-    return _Window(passage, text, frozenset(covered), decay * score)
+    covered = frozenset(t for t, c in got.items() if c == 1.0)
+    return _Window(passage, text, covered, prior * _score(words, got, figure, bool(_DIGIT.search(text))))
 
 
-def _score(covered: frozenset[str], words: dict[str, float], figure: bool, has_figure: bool) -> float:
-    base = sum(words[t] for t in covered)
+def _score(words: QuestionWords, credit: dict[str, float], figure: bool, has_figure: bool) -> float:
+    base = words.score(credit)
     return base * FIGURELESS if figure and not has_figure else base
+
+
+def _about_the_year(query: Query, passage: Passage, window: _Window) -> bool:
+    """A question naming a year is answered from a report about it, or a passage naming it: the 2017
+    report's 失业率 is no answer to "2024年…失业率"."""
+    years = (window.year,) if window.year is not None else query.years
+    if not years:
+        return True
+    reports = {r for y in years for r in query.report_years(y)}
+    return passage.year in reports or any(str(y) in f"{passage.section}\n{passage.text}" for y in years)
+
+
+def _sentence(query: Query, passage: Passage, window: _Window, *, name_report: bool) -> str | None:
+    """`据{report}，{clauses}。` (its marker follows), or None when a number in it is not in the passage."""
+    body = window.text.strip().rstrip("，,、；;：:。！？!?")
+    said = ""
+    if name_report or query.is_comparison:
+        # A news article is a secondary source; the reader must see that the figure rests on it.
+        news = passage.kind == NEWS and "新闻" not in passage.label
+        said = f"据新闻报道（{passage.label}），" if news else f"据{passage.label}，"
+    sentence = f"{said}{body}。"
+    if window.year is not None and not query.named_reports:
+        labelled = f"{window.year}年：{sentence}"
+        # The year label is a number like any other: it must be in the passage too.
+        sentence = labelled if verified(labelled, passage) else sentence
+    return sentence if verified(sentence, passage) else None
 
 
 def numbers(text: str) -> set[str]:
@@ -274,22 +286,17 @@ def numbers(text: str) -> set[str]:
 
 
 def verified(sentence: str, passage: Passage) -> bool:
-    """Every number of `sentence` (its marker aside) occurs in the passage it cites."""
+    """Every number of `sentence` (markers aside) occurs in the passage it cites."""
     claimed = numbers(_MARKER.sub("", sentence))
     return claimed <= numbers(f"{passage.title}\n{passage.section}\n{passage.text}")
 
 
 def refusal(question: str, passages: Sequence[Passage]) -> Answer:
     closest = tuple(Citation.of(n, p) for n, p in enumerate(passages[:CLOSEST_SHOWN], 1))
-    text = NOT_FOUND + (CLOSEST if closest else "")
-    return Answer(question=question, text=text, found=False, citations=closest)
+    return Answer(question=question, text=NOT_FOUND + (CLOSEST if closest else ""), found=False, citations=closest)
 
 
 def _canonical(number: str) -> str:
     if "." in number:
         number = number.rstrip("0").rstrip(".")
     return number.lstrip("0") or "0"
-
-
-def composer(index: Index) -> Callable[[dict[str, Any]], Answer]:
-    return Composer(index)

@@ -25,14 +25,22 @@ class Glossary:
 
     def expand(self, text: str) -> list[str]:
         """The Chinese terms of every glossary phrase in `text`, in order of appearance, each once."""
-        words = [_base(w) for w in _WORD.findall(text.lower())]
         found: list[str] = []
+        for terms in self.groups(text):
+            found.extend(t for t in terms if t not in found)
+        return found
+
+    def groups(self, text: str) -> list[tuple[str, ...]]:
+        """For each glossary phrase in `text`, its Chinese terms: alternatives for one idea."""
+        words = [_base(w) for w in _WORD.findall(text.lower())]
+        found: list[tuple[str, ...]] = []
         i = 0
         while i < len(words):
             for n in range(min(self.longest, len(words) - i), 0, -1):
                 terms = self._lookup(tuple(words[i : i + n]))
                 if terms:
-                    found.extend(t for t in terms if t not in found)
+                    if terms not in found:
+                        found.append(terms)
                     i += n
                     break
             else:

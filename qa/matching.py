@@ -1,10 +1,12 @@
-"""The question's telling words, weighed by rarity, and where a piece of report text holds them.
+"""The question's telling words, weighed by rarity, and how much of them a piece of report text holds.
 
 Shared by retrieval (which reranks passages by their best sentence) and the answerer (which picks
 clauses). Words are cut in jieba's precise mode, so 地区生产总值 counts once, not once more for each
-word inside it; question phrasing is mapped to report phrasing ("排名" is written "居全省第1位");
-words that only say what kind of question it is ("多少", "分别", "计划") are left out, since the
-retriever already weighs years and targets.
+word inside it. A word may have several forms that count as it: the Chinese terms one English
+glossary phrase stands for ("rank" -> 位|居全省|位次), or report wording for question wording
+("增速" -> 增长). A long word the reports word differently (粮食产量 / 粮食总产) earns part of its
+weight through the shorter words inside it. Words that only say what kind of question it is
+("多少", "分别", "计划") are left out: the retriever already weighs years and targets.
 
 Leaves out: ranking and answer composition themselves.
 """
@@ -14,33 +16,42 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
+from qa import glossary
 from qa.question import Query
-from vectorstore.lexical import tokenize, words
+from vectorstore.lexical import dictionary_frequency, tokenize, words
 
-# Words every question here shares: they say nothing about which passage answers.
+# Words questions use to ask, not to say what about.
 _QUESTION_WORDS = frozenset(
     "自贡 自贡市 全市 我市 多少 分别 哪些 哪个 什么 怎么 怎么样 如何 是否 一共 共 总共 具体 情况 "  # noqa: SIM905
     "年 年底 年末 截至 期间 当年 全年 今年 去年 提出 提到 报告 政府 工作 政府工作报告 说 "
     "了 吗 呢 个 之 其 这 那 有 是 为 中 达到 达 约 左右 几 变化 有什么 什么样 怎样 得 里 回顾 过去 "
-    "计划 规划 目标 要 预计 哪 哪里 哪年 内容 主要 相关 关于 方面 "
+    "计划 规划 目标 要 预计 哪 哪里 哪年 内容 主要 相关 关于 方面 意思 含义 意味着 指 指的是 代表 包括 "
+    "包含 各 各是 各自 分别为 请问 介绍 一下 排 排在 位列 末 初 底 "
     "what how much many which when did does do is are was were the of in and to for by its it's zigong".split()
 )
-# How questions say it -> how the reports say it.
-_REPHRASE = {
-    "增速": "增长", "增幅": "增长", "排名": "位", "排第几": "位", "第几": "位", "名次": "位", "第几位": "位",
-    "多少钱": "元", "人数": "人", "比重": "占比", "比例": "占比",
+# How questions say it -> the forms the reports use.
+_REPHRASE: dict[str, tuple[str, ...]] = {
+    "增速": ("增速", "增长"), "增幅": ("增幅", "增长"), "排名": ("位", "位次"), "排第几": ("位", "位次"),
+    "第几": ("位", "位次"), "名次": ("位", "位次"), "第几位": ("位", "位次"), "多少钱": ("元",),
+    "人数": ("人",), "比重": ("比重", "占比"), "比例": ("比例", "占比"), "占比": ("占比", "比重"),
 }
-# "三份", "两年", "几个": how many things the question asks about, not what about.
-_COUNTING = re.compile(r"^[一二三四五六七八九十两几]+[份个年项次位条种家批]?$")
+# "三份", "两年", "哪三项": how many things the question asks about, not what about.
+_COUNTING = re.compile(r"^[哪一二三四五六七八九十两几]+[份个年项次位条种家批大]?$")
 _YEAR_WORD = re.compile(r"^(?:19|20)\d\d$")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-# A figure of an English question, not an ordinal ("13th") or part of a name ("PM2.5" aside).
+# A figure of an English question, not an ordinal ("13th").
 _EN_FIGURE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# A word this common in general Chinese (jieba's dictionary counts) is a way of asking ("意思",
+# "排名"), not a subject the reports could lack; below it, a word the reports never use (内江市 10,
+# 最低工资 3, 房价 655) is a subject they do not cover.
+COMMON_WORD = 1000
+# The share of a word's weight that the shorter words inside it can earn when it is missing whole.
+PART_CREDIT = 0.5
 SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]*[”’」』）)]*")
-CLAUSE = re.compile(r"[^，,：:]+[，,：:]?")
+CLAUSE = re.compile(r"[^，,]+[，,]?")
 
 
 class Vocabulary:
@@ -78,46 +89,94 @@ class Vocabulary:
         return word in self._counts
 
 
-def question_words(query: Query, vocabulary: Vocabulary) -> dict[str, float]:
-    """The question's telling words with their weights; for an English question, its glossary terms."""
-    source = " ".join(query.expansions) if query.lang == "en" else f"{query.normalized} {' '.join(query.expansions)}"
-    found = [
-        _REPHRASE.get(t, t)
-        for t in words(source)
-        if t not in _QUESTION_WORDS
-        and not _YEAR_WORD.match(t)
-        and not _COUNTING.match(t)
-        and not (query.lang == "zh" and t.isascii() and t.isalpha())  # "GDP" in Chinese: its expansion counts
-    ]
-    if query.lang == "en":  # figures in an English question ("35.42%") still count
-        found += [n for n in _EN_FIGURE.findall(query.normalized) if not _YEAR_WORD.match(n)]
-    return {t: vocabulary.weight(t) for t in dict.fromkeys(found)}
+@dataclass(frozen=True)
+class QuestionWords:
+    weights: dict[str, float]  # word -> weight
+    forms: dict[str, tuple[str, ...]]  # word -> the strings that count as it
+    parts: dict[str, tuple[str, ...]]  # long word -> shorter words inside it
+    vocabulary: Vocabulary
+
+    @property
+    def total(self) -> float:
+        return sum(self.weights.values())
+
+    def credit(self, text: str) -> dict[str, float]:
+        """For each word, how much of it `text` holds: 1 for a form of it, a part for words inside it."""
+        tokens = _tokens(text)
+        out: dict[str, float] = {}
+        for word, forms in self.forms.items():
+            if any(self._holds(text, tokens, form) for form in forms):
+                out[word] = 1.0
+            elif self.parts.get(word):
+                parts = self.parts[word]
+                got = sum(self.vocabulary.weight(p) for p in parts if self._holds(text, tokens, p))
+                if got:
+                    out[word] = PART_CREDIT * got / sum(self.vocabulary.weight(p) for p in parts)
+        return out
+
+    def held(self, text: str) -> frozenset[str]:
+        """The words `text` holds whole (in one of their forms)."""
+        return frozenset(w for w, c in self.credit(text).items() if c == 1.0)
+
+    def score(self, credit: dict[str, float]) -> float:
+        return sum(self.weights[w] * c for w, c in credit.items())
+
+    def unknown(self) -> list[str]:
+        """Subjects of the question the reports never mention (another city, a statistic they do not
+        publish): they cannot answer it, however well the rest matches."""
+        return [
+            w
+            for w, forms in self.forms.items()
+            if _CJK.search(w)
+            and len(w) >= 2
+            and not any(self.vocabulary.knows(f) for f in forms)
+            and 0 < dictionary_frequency(w) < COMMON_WORD
+        ]
+
+    def _holds(self, text: str, tokens: frozenset[str], form: str) -> bool:
+        # Words of three or more characters, and words jieba never cuts out of the reports, match
+        # inside a longer word; other short words must be words of their own (外资 is not in 省外资金).
+        return form in tokens or ((len(form) >= 3 or not self.vocabulary.is_word(form)) and form in text)
 
 
-def unknown_words(question: dict[str, float], vocabulary: Vocabulary) -> list[str]:
-    """Chinese words of the question that the reports never use (another city, a statistic they do
-    not publish): the reports cannot answer a question about those, however well the rest matches."""
-    return [t for t in question if _CJK.search(t) and len(t) >= 2 and not vocabulary.knows(t)]
+def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
+    """The question's telling words; for an English question, one word per glossary phrase."""
+    forms: dict[str, tuple[str, ...]] = {}
+    if query.lang == "en":
+        for group in query.groups:
+            key = group[0]
+            if key not in _QUESTION_WORDS and key not in forms:
+                forms[key] = tuple(t for t in group if t not in _QUESTION_WORDS) or group
+        for figure in _EN_FIGURE.findall(query.normalized):  # figures in an English question still count
+            if not _YEAR_WORD.match(figure):
+                forms.setdefault(figure, (figure,))
+    else:
+        for word in words(query.normalized):
+            if word in _QUESTION_WORDS or _YEAR_WORD.match(word) or _COUNTING.match(word):
+                continue
+            if word.isascii() and not vocabulary.knows(word):
+                # "GDP" in a Chinese question stands for its glossary terms (地区生产总值); "PM2.5",
+                # which the reports write as such, stands for itself.
+                for group in glossary.load().groups(word)[:1]:
+                    forms.setdefault(group[0], group)
+                continue
+            forms.setdefault(word, _REPHRASE.get(word, (word,)))
+    # A word is as telling as the commonest way the reports write it.
+    weights = {w: min(vocabulary.weight(f) for f in fs) for w, fs in forms.items()}
+    parts = {
+        w: tuple(p for p in tokenize(w) if p != w and len(p) >= 2)
+        for w in forms
+        if len(w) >= 4 and _CJK.search(w)
+    }
+    return QuestionWords(weights, forms, {w: p for w, p in parts.items() if p}, vocabulary)
 
 
-def held(text: str, question: dict[str, float], vocabulary: Vocabulary) -> frozenset[str]:
-    """The question words `text` holds. Words of three or more characters, and words jieba never cuts
-    out of the reports, match inside a longer word; other short words must be words of their own
-    (外资 is not in 省外资金)."""
-    tokens = _tokens(text)
-    return frozenset(
-        t for t in question if t in tokens or ((len(t) >= 3 or not vocabulary.is_word(t)) and t in text)
-    )
-
-
-def best_sentence(text: str, question: dict[str, float], vocabulary: Vocabulary) -> float:
+def best_sentence(text: str, question: QuestionWords) -> float:
     """The share of the question's weight held by the passage's best sentence (0 to 1)."""
-    total = sum(question.values())
+    total = question.total
     if total == 0:
         return 0.0
-    return max(
-        (sum(question[t] for t in held(s, question, vocabulary)) for s in SENTENCE.findall(text)), default=0.0
-    ) / total
+    return max((question.score(question.credit(s)) for s in SENTENCE.findall(text)), default=0.0) / total
 
 
 @lru_cache(maxsize=65536)

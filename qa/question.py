@@ -32,7 +32,7 @@ _RANGE = re.compile(r"((?:19|20)\d\d)\s*(?:年)?\s*(?:[-—–~～到至]|to)\s*
 # names them by the year they were delivered, not by the year of their figures.
 _REPORT = re.compile(r"报告|\breports?\b", re.IGNORECASE)
 _TARGET = re.compile(
-    r"目标|计划|力争|预期|要达到|将要|打算|安排|任务|"
+    r"目标|计划|力争|(?<![主重需只])要(?!求|点)|将要|打算|安排|任务|"
     r"\b(?:target|aim|aims|aimed|goal|goals|plan|plans|planned|expected|projected|intend|intends|supposed)\b",
     re.IGNORECASE,
 )
@@ -66,16 +66,22 @@ class Query:
     wants_target: bool
     wants_definition: bool
     quoted: tuple[str, ...]  # terms in quotation marks
-    expansions: tuple[str, ...]  # Chinese terms for an English question, from the glossary
+    groups: tuple[tuple[str, ...], ...]  # for each English glossary phrase, its Chinese terms
+
+    @property
+    def expansions(self) -> tuple[str, ...]:
+        """The Chinese terms of the question's English words, each once."""
+        return tuple(dict.fromkeys(t for group in self.groups for t in group))
 
     @property
     def tense(self) -> str | None:
-        """"plan" for a question about a target, "review" for one about results, None when it does not say."""
+        """"plan" for a question about a target, "review" for one about results (what a question asks
+        when it does not say: "…是多少" asks for the figure reached), None for what a term means."""
         if self.wants_target:
             return "plan"
-        if _PAST.search(self.normalized):
-            return "review"
-        return None
+        if self.wants_definition and not _PAST.search(self.normalized):
+            return None
+        return "review"
 
     @property
     def is_comparison(self) -> bool:
@@ -127,7 +133,7 @@ def understand(question: str) -> Query:
         if year not in in_ranges and year not in years:
             years.append(year)
     # English words inside a Chinese question ("自贡GDP") are expanded too.
-    expansions = tuple(glossary.load().expand(normalized)) if _LATIN.search(normalized) else ()
+    groups = tuple(glossary.load().groups(normalized)) if _LATIN.search(normalized) else ()
     return Query(
         text=question,
         normalized=normalized,
@@ -137,5 +143,5 @@ def understand(question: str) -> Query:
         wants_target=bool(_TARGET.search(_PLAN_NAME.sub(" ", normalized))),
         wants_definition=bool(_DEFINITION.search(normalized)),
         quoted=tuple(q.strip() for q in _QUOTED.findall(normalized) if q.strip()),
-        expansions=expansions,
+        groups=groups,
     )

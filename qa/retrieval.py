@@ -153,7 +153,7 @@ class Index:
         for rid, score in fused.items():
             p = self.records[rid].passage
             # One sentence holding most of the question's words beats words scattered over a passage.
-            boost = 1.0 + SENTENCE_WEIGHT * best_sentence(p.text, question, self.vocabulary)
+            boost = 1.0 + SENTENCE_WEIGHT * best_sentence(p.text, question)
             if p.year is not None and p.year in report_years:
                 boost += REPORT_YEAR_BOOST / (1 + report_years.index(p.year))
             own = tense(p)
@@ -163,7 +163,7 @@ class Index:
                 boost += SECTION_YEAR_BOOST
             if query.tense is not None and own == query.tense:
                 boost += TENSE_BOOST
-            if query.wants_definition and p.term and _defines(p.term, query):
+            if query.wants_definition and p.term and defines(p.term, query):
                 boost += GLOSSARY_BOOST
             scored.append(replace(p, score=score * boost))
         scored.sort(key=lambda p: -p.score)
@@ -174,7 +174,9 @@ class Index:
         whose section names it), falling back to all when none of them was a candidate."""
         reports = query.report_years(year)
         ranked = self._ranked(query, fused, reports)
-        own = [p for p in ranked if p.year in reports or f"{year}年" in p.section]
+        tiers = [[p for p in ranked if p.year == r] for r in reports]
+        tiers.append([p for p in ranked if p.year not in reports and f"{year}年" in p.section])
+        own = [p for tier in tiers for p in tier]
         return own or ranked
 
     def _top(self, ranked: list[Passage], k: int) -> list[Passage]:
@@ -258,7 +260,7 @@ def _record_id(doc: Document) -> str:
     return str(doc.id) if doc.id else ""
 
 
-def _defines(term: str, query: Query) -> bool:
+def defines(term: str, query: Query) -> bool:
     """Whether the glossary `term` is the one asked about: it is in the question, or a quoted part of
     the question is in it (`“4+3”` in `“4+3”产业`)."""
     bare = term.strip("“”\"")

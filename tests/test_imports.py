@@ -27,10 +27,19 @@ def test_importing_loads_no_model_or_database() -> None:
     import subprocess
     import sys
 
-    code = "import sys, vectorstore, qa; print(sorted(m for m in ('torch', 'chromadb', 'sentence_transformers', 'jieba') if m in sys.modules))"
+    code = "import sys, vectorstore, qa; print(sorted(m for m in ('torch', 'chromadb', 'sentence_transformers', 'jieba', 'opencc') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
-def test_qa_exports_nothing_yet() -> None:
-    assert qa.__all__ == []
+def test_qa_exports() -> None:
+    assert sorted(qa.__all__) == [
+        "Answer",
+        "Citation",
+        "Passage",
+        "QuestionError",
+        "ZgqaError",
+        "ask",
+        "close",
+        "retrieve",
+    ]

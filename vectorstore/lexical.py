@@ -61,6 +61,11 @@ def words(text: str) -> list[str]:
     return [w for w in (word.strip().lower() for word in _jieba().cut(text)) if w and w not in _STOP and _KEEP.search(w)]
 
 
+def dictionary_frequency(word: str) -> int:
+    """How often jieba's dictionary says `word` occurs in general Chinese text (0: not a dictionary word)."""
+    return int(_jieba().dt.FREQ.get(word) or 0)
+
+
 @dataclass(frozen=True)
 class Hit:
     id: str
