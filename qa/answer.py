@@ -33,10 +33,12 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 
+from qa import glossary
 from qa.matching import CLAUSE, SENTENCE, QuestionWords, question_words
 from qa.question import Query, understand
 from qa.retrieval import Index, defines, from_document, tense
 from qa.types import NEWS, Answer, Citation, Passage
+from vectorstore.lexical import tagged_words
 
 NOT_FOUND = "报告中未找到相关内容。"
 CLOSEST = "以下是最接近的段落，供参考。"
@@ -68,6 +70,15 @@ _ASKS_FIGURE = re.compile(
     re.IGNORECASE,
 )
 _TWO_PARTS = re.compile(r"分别|以及|和|与|及|并且|[？?].+[？?]|\band\b|\bboth\b", re.IGNORECASE)
+# A figure, in digits or in words ("居全省第二", "三个").
+_FIGURE = re.compile(r"\d|第[一二三四五六七八九十]+|[一二三四五六七八九十两]+[个户家所项倍成位]")
+# The unit a question asks its figure in: "多少元", "多少万人", "几个".
+_UNIT = re.compile(
+    r"(?:多少|几)[亿万千百]?(钱|元|户|人次|人|个|家|所|辆|天|吨|亩|列|件|套|岁|公里|平方公里|项|座|条|名|台|头|倍|次|"
+    r"间|张|场|批|千瓦|立方米)"
+)
+_HOW_MANY = re.compile(r"\bhow many ([a-z-]+(?: [a-z-]+)?)", re.IGNORECASE)
+_CJK = re.compile(r"[\u3400-\u9fff]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _DIGIT = re.compile(r"\d")
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -98,12 +109,16 @@ class Composer:
 
     def compose(self, query: Query, passages: Sequence[Passage]) -> Answer:
         words = question_words(query, self.index.vocabulary)
-        if not passages or words.total == 0 or words.unknown():
+        if not passages or words.total == 0:
             return refusal(query.text, passages)
+        unknown = words.unknown()
+        if unknown:
+            return refusal(query.text, passages, f"报告中没有提到“{'”“'.join(unknown)}”。")
         windows = [w for w in self._choose(query, passages, words) if _about_the_year(query, passages[w.passage], w)]
         covered = frozenset().union(*(w.covered for w in windows))
-        if not windows or sum(words.weights[t] for t in covered) < COVERAGE_THRESHOLD * words.total:
-            return refusal(query.text, passages)
+        coverage = sum(words.weights[t] for t in covered) / words.total
+        if not windows or coverage < COVERAGE_THRESHOLD or not _gives_what_is_asked(query, passages, windows):
+            return refusal(query.text, passages, coverage=coverage)
         cited: list[Passage] = []
         sentences: list[tuple[str, Passage]] = []
         last_label = ""
@@ -116,10 +131,10 @@ class Composer:
                 if passage not in cited:
                     cited.append(passage)
         if not sentences:
-            return refusal(query.text, passages)
+            return refusal(query.text, passages, coverage=coverage)
         text = "".join(f"{s}[{cited.index(p) + 1}]" for s, p in sentences)
         citations = tuple(Citation.of(n, p) for n, p in enumerate(cited, 1))
-        return Answer(question=query.text, text=text, found=True, citations=citations)
+        return Answer(question=query.text, text=text, found=True, citations=citations, coverage=coverage)
 
     # -- choosing ------------------------------------------------------------------------------
 
@@ -251,14 +266,62 @@ def _score(words: QuestionWords, credit: dict[str, float], figure: bool, has_fig
     return base * FIGURELESS if figure and not has_figure else base
 
 
+def _gives_what_is_asked(query: Query, passages: Sequence[Passage], windows: list[_Window]) -> bool:
+    """A question asking for a figure gets one, in the unit it asks for: "本科上线率…再创历史新高" does
+    not say how much, and "增长5.4%" is not "多少元"."""
+    if all(passages[w.passage].term for w in windows):
+        return True  # a definition answers in words
+    text = "".join(w.text for w in windows)
+    if _ASKS_FIGURE.search(query.normalized) and not _FIGURE.search(text):
+        return False
+    unit = _UNIT.search(query.normalized)
+    if unit is not None:
+        wanted = "元" if unit.group(1) == "钱" else unit.group(1)
+        if re.search(rf"\d[\d.,]*\s*[万亿千百]*\s*[余多]?\s*{wanted}", text) is None:
+            return False
+    counted = _counted(query)
+    # What is counted must be in a clause with a figure: "3所优质民办学校…四川轻化工大学" does not say
+    # how many universities there are.
+    return not counted or any(
+        _DIGIT.search(c) and any(form in c for form in counted) for w in windows for c in CLAUSE.findall(w.text)
+    )
+
+
+def _counted(query: Query) -> tuple[str, ...]:
+    """The forms of what a "how many" question counts, when the question names it right after the
+    unit ("多少所大学"; "how many hospitals" -> 医院); otherwise nothing, and nothing is checked."""
+    if query.lang == "en":
+        match = _HOW_MANY.search(query.normalized)
+        return tuple(glossary.load().expand(match.group(1))) if match else ()
+    unit = _UNIT.search(query.normalized)
+    if unit is None:
+        return ()
+    first = next(iter(tagged_words(query.normalized[unit.end() :])), None)
+    # Only a noun of two characters or more straight after the unit: "多少天实现…" counts days.
+    return (first[0],) if first and first[1].startswith("n") and len(first[0]) >= 2 else ()
+
+
 def _about_the_year(query: Query, passage: Passage, window: _Window) -> bool:
-    """A question naming a year is answered from a report about it, or a passage naming it: the 2017
-    report's 失业率 is no answer to "2024年…失业率"."""
+    """A question naming a year is answered only from a passage about that year: the 2017 report's
+    失业率 is no answer to "2024年…失业率", nor the 2025 report's review of 2024 to a question on 2025."""
     years = (window.year,) if window.year is not None else query.years
-    if not years:
+    return not years or any(covers(passage, y, window.text, named=y in query.named_reports) for y in years)
+
+
+def covers(passage: Passage, year: int, text: str, *, named: bool = False) -> bool:
+    """Whether `text` from `passage` can speak for `year`: it or its section names the year, or it is
+    from the review part (or an
+    untensed part) of the report delivered the year after, or the plan part of that year's own report.
+    A glossary entry defines a term and speaks for no year unless it names one."""
+    heading = passage.section.split(" › ", 1)[1:]  # the first element is the report's own label
+    if str(year) in f"{' '.join(heading)}\n{text}":
         return True
-    reports = {r for y in years for r in query.report_years(y)}
-    return passage.year in reports or any(str(y) in f"{passage.section}\n{passage.text}" for y in years)
+    if named:
+        return passage.year == year
+    if passage.term:
+        return False
+    own = tense(passage)
+    return (passage.year == year + 1 and own != "plan") or (passage.year == year and own != "review")
 
 
 def _sentence(query: Query, passage: Passage, window: _Window, *, name_report: bool) -> str | None:
@@ -291,9 +354,11 @@ def verified(sentence: str, passage: Passage) -> bool:
     return claimed <= numbers(f"{passage.title}\n{passage.section}\n{passage.text}")
 
 
-def refusal(question: str, passages: Sequence[Passage]) -> Answer:
+def refusal(question: str, passages: Sequence[Passage], why: str = "", *, coverage: float = 0.0) -> Answer:
+    """"The reports do not contain it", why when known, and the closest passages as citations."""
     closest = tuple(Citation.of(n, p) for n, p in enumerate(passages[:CLOSEST_SHOWN], 1))
-    return Answer(question=question, text=NOT_FOUND + (CLOSEST if closest else ""), found=False, citations=closest)
+    text = NOT_FOUND + why + (CLOSEST if closest else "")
+    return Answer(question=question, text=text, found=False, citations=closest, coverage=coverage)
 
 
 def _canonical(number: str) -> str:

@@ -204,7 +204,9 @@ def _eval(settings: Settings, file: Path, *, k: int, out: Path | None, show: boo
     if show:
         for outcome, question in zip(report.outcomes, questions, strict=True):
             mark = "ok " if outcome.facts or (not question.answerable and outcome.found is False) else "MISS"
-            print(f"{mark} {outcome.id} [{outcome.type}] rank {outcome.rank or '-'}  {question.question}")
+            coverage = "-" if outcome.coverage is None else f"{outcome.coverage:.2f}"
+            print(f"{mark} {outcome.id} [{outcome.type}] rank {outcome.rank or '-'} coverage {coverage}")
+            print(f"     {question.question}")
             print(f"     {outcome.answer}")
         print()
     print(report.table())

@@ -70,6 +70,7 @@ class Outcome:
     found: bool | None  # None when only retrieval was scored
     seconds: float
     answer: str = ""
+    coverage: float | None = None  # the answerer's evidence measure, where it reports one
 
 
 @dataclass
@@ -205,8 +206,10 @@ def evaluate(
                 facts = found and all(normalize_fact(f) in text for f in q.answer_facts)
                 cited = found and any(on_target(c, q) for c in answer.citations)
         report.outcomes.append(
-            Outcome(q.id, q.type, rank if q.answerable else None, facts, cited, found, seconds,
-                    answer.text if answer is not None else "")
+            Outcome(
+                q.id, q.type, rank if q.answerable else None, facts, cited, found, seconds,
+                answer.text if answer is not None else "", getattr(answer, "coverage", None),
+            )
         )
         if progress is not None:
             progress(i, len(questions))

@@ -80,11 +80,15 @@ class Answer:
     text: str
     found: bool
     citations: tuple[Citation, ...]
+    # The share (0-1) of the question's weighed words that the quoted clauses hold; the refusal
+    # threshold is drawn on it (`qa.answer.COVERAGE_THRESHOLD`).
+    coverage: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "text": self.text,
             "found": self.found,
+            "coverage": round(self.coverage, 3),
             "citations": [asdict(c) for c in self.citations],
         }

@@ -58,7 +58,16 @@ def tokenize(text: str) -> list[str]:
 
 def words(text: str) -> list[str]:
     """Precise-mode jieba words (each word once, not also the words inside it), filtered like `tokenize`."""
-    return [w for w in (word.strip().lower() for word in _jieba().cut(text)) if w and w not in _STOP and _KEEP.search(w)]
+    cut = (word.strip().lower() for word in _jieba().cut(text))
+    return [w for w in cut if w and w not in _STOP and _KEEP.search(w)]
+
+
+def tagged_words(text: str) -> list[tuple[str, str]]:
+    """Precise-mode words with jieba's part-of-speech tags (`n` noun, `v` verb, …), punctuation left out."""
+    import jieba.posseg
+
+    _jieba()
+    return [(p.word, p.flag) for p in jieba.posseg.cut(text) if p.flag != "x" and p.word.strip()]
 
 
 def dictionary_frequency(word: str) -> int:
