@@ -22,6 +22,9 @@ run: install
 
 bench: install
 	$(BIN)/zgqa bench index
+	$(BIN)/zgqa build
+	$(BIN)/zgqa bench qa
+	$(BIN)/zgqa bench qa --questions tests/fixtures/eval_qa_extra.jsonl
 
 test: lint
 	$(BIN)/pytest

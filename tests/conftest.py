@@ -150,3 +150,19 @@ def real_index(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> S
     settings = Settings(seeds=SEEDS, index=tmp_path_factory.mktemp("real-index"), cache=model_cache)
     build(settings, progress=False)
     return settings
+
+
+@pytest.fixture(scope="session")
+def fake_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The bundled reports indexed with the fake model, opened for retrieval (`qa.retrieval.Index`).
+
+    Lexical search is the real BM25, so answers over it are meaningful; only the dense half is poor.
+    """
+    from qa.retrieval import Index
+
+    settings = Settings(seeds=SEEDS, index=tmp_path_factory.mktemp("fake-index"), cache=tmp_path_factory.mktemp("c"))
+    store = fake_store(settings)
+    store.build(load(SEEDS))
+    store.check()
+    yield Index(store)
+    store.close()

@@ -573,7 +573,10 @@ def _load_folder(folder: str) -> SentenceTransformer:
         raise _not_a_model(path)
     try:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # Its "Loading weights" bar says nothing a user can act on: a local load takes a second.
+        transformers_logging.disable_progress_bar()
         return SentenceTransformer(folder, device="cpu", local_files_only=True)
     except Exception as e:  # sentence-transformers, transformers and torch raise types of their own
         if (path / _MARKER).exists():

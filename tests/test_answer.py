@@ -1,0 +1,128 @@
+"""The extractive answerer over the bundled reports: quoted clauses with [n] markers, numbers checked
+against the cited passage, comparisons per year, news flagged, and refusals that still cite."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from langchain_core.documents import Document
+
+from qa.answer import NOT_FOUND, Composer, covers, numbers, verified
+from qa.question import understand
+from qa.retrieval import to_document
+from qa.types import Answer, Passage
+
+_SENTENCES = re.compile(r"[^\[\]]+?\[(\d+)\]")
+
+
+def _ask(index: Any, question: str, k: int = 5) -> Answer:
+    query = understand(question)
+    return Composer(index).compose(query, index.search(query, k=k))
+
+
+def _sentences(answer: Answer) -> list[tuple[str, int]]:
+    """The answer cut after each marker; the whole text must be such sentences and nothing else."""
+    parts = [(m.group(0), int(m.group(1))) for m in _SENTENCES.finditer(answer.text)]
+    assert "".join(p for p, _ in parts) == answer.text, answer.text
+    return parts
+
+
+def test_a_fact_is_quoted_with_its_report_and_marker(fake_index: Any) -> None:
+    answer = _ask(fake_index, "2024年自贡落实减税降费及退税缓费一共多少钱？")
+    assert answer.found
+    assert answer.text == "据2025年政府工作报告，落实减税降费及退税缓费35亿元。[1]"
+    [citation] = answer.citations
+    assert citation.n == 1 and "落实减税降费及退税缓费35亿元" in citation.text
+    assert citation.source.startswith("000_") and citation.line_start <= citation.line_end
+
+
+def test_every_sentence_ends_with_a_marker_numbered_from_one(fake_index: Any) -> None:
+    answer = _ask(fake_index, "自贡规模以上工业增加值增速2020年和2024年分别是多少？全省排名有什么变化？")
+    parts = _sentences(answer)
+    assert len(parts) == 2
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    assert {n for _, n in parts} == {c.n for c in answer.citations}
+    # A comparison answers per year, each from the report that reviews it.
+    assert parts[0][0].startswith("2020年：据2021年政府工作报告") and "5.1%" in parts[0][0]
+    assert parts[1][0].startswith("2024年：据2025年政府工作报告") and "15.3%" in parts[1][0]
+
+
+def test_every_number_is_in_the_passage_it_cites(fake_index: Any) -> None:
+    questions = [
+        "2024年自贡市属国企营收和资产总额分别增长了多少？",
+        "2020年新冠疫情期间，自贡用了多少天实现确诊病例“清零”？",
+        "“十四五”期间自贡城镇累计新增就业多少人？",
+        "2017年自贡计划完成多少个贫困村摘帽、多少人脱贫？",
+    ]
+    for question in questions:
+        answer = _ask(fake_index, question)
+        assert answer.found, question
+        for sentence, n in _sentences(answer):
+            cited = answer.citations[n - 1]
+            claimed = numbers(re.sub(r"\[\d+\]", "", sentence))
+            assert claimed and claimed <= numbers(f"{cited.title}{cited.section}{cited.text}"), sentence
+
+
+def test_an_answer_resting_on_the_news_article_says_so(fake_index: Any) -> None:
+    answer = _ask(fake_index, "“十四五”期间自贡城镇累计新增就业多少人？")
+    assert "新闻报道" in answer.text and "18.2万人" in answer.text
+    assert answer.citations[0].kind == "news"
+
+
+def test_a_glossary_question_gets_the_whole_entry(fake_index: Any) -> None:
+    answer = _ask(fake_index, "“双百城市”的标准是什么？")
+    assert "100平方公里" in answer.text and "100万" in answer.text
+    assert answer.citations[0].section == "2021年政府工作报告 › 相关用语注释 › 15. 双百城市"
+
+
+@pytest.mark.parametrize(
+    ("question", "why"),
+    [
+        ("眉山市2024年地区生产总值增长了多少？", "报告中没有提到“眉山市”"),  # a subject the reports never name
+        ("2024年自贡城镇居民人均可支配收入是多少元？", ""),  # only a growth rate, no amount in 元
+        ("2024年自贡高考本科上线率是多少？", ""),  # "再创历史新高": no figure
+        ("2022年自贡地区生产总值是多少亿元？", ""),  # no report speaks for 2022
+    ],
+)
+def test_what_the_reports_do_not_hold_is_refused_with_the_closest_passages(
+    fake_index: Any, question: str, why: str
+) -> None:
+    answer = _ask(fake_index, question)
+    assert not answer.found
+    assert answer.text.startswith(NOT_FOUND) and why in answer.text
+    assert 1 <= len(answer.citations) <= 3
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+def test_the_number_check_reads_figures_as_the_evaluation_does() -> None:
+    assert numbers("增长 3.9%，42 户，18。2万人，1458.44 亿元") == {"3.9", "42", "18.2", "1458.44"}
+    passage = _passage("全市地区生产总值实现 1458.44 亿元，年均增长 7.3%")
+    assert verified("据2021年政府工作报告，地区生产总值实现1458.44亿元。", passage)
+    assert not verified("据2021年政府工作报告，地区生产总值实现1458.45亿元。", passage)
+    assert not verified("2022年：地区生产总值实现1458.44亿元。", passage)  # a year label is a number too
+
+
+def test_a_passage_speaks_for_the_year_its_report_reviews_or_plans() -> None:
+    review = _passage("全年接待游客超1000万人次", section="2025年政府工作报告 › 2024年工作回顾", year=2025)
+    plan = _passage("粮食产量保持在145.7万吨以上", section="2025年政府工作报告 › 2025年工作安排建议", year=2025)
+    assert covers(review, 2024, review.text) and not covers(review, 2025, review.text)
+    assert covers(plan, 2025, plan.text) and not covers(plan, 2024, plan.text)
+    assert covers(review, 2025, "2025年1至11月增长15.4%")  # a clause naming the year speaks for it
+
+
+def test_the_composer_is_a_runnable_step_after_the_retriever(fake_index: Any) -> None:
+    question = "2024年“盐龙灯”精品景区全年接待了多少游客？"
+    docs = [to_document(p) for p in fake_index.search(understand(question), k=3)]
+    answer = Composer(fake_index).runnable().invoke({"input": question, "context": docs})
+    assert isinstance(answer, Answer) and answer.found and "1000万人次" in answer.text
+    empty = Composer(fake_index).runnable().invoke({"input": question, "context": list[Document]()})
+    assert not empty.found and empty.citations == ()
+
+
+def _passage(text: str, *, section: str = "2021年政府工作报告 › 一、2020年工作回顾及“十三五”主要成就", year: int = 2021) -> Passage:
+    return Passage(
+        id="x", source="001_test.txt", title=f"{year}年自贡市政府工作报告", year=year, kind="work_report",
+        section=section, text=text, line_start=1, line_end=2, score=1.0,
+    )
