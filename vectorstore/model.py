@@ -576,7 +576,7 @@ def _load_folder(folder: str) -> SentenceTransformer:
         from transformers.utils import logging as transformers_logging
 
         # Its "Loading weights" bar says nothing a user can act on: a local load takes a second.
-        transformers_logging.disable_progress_bar()
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         return SentenceTransformer(folder, device="cpu", local_files_only=True)
     except Exception as e:  # sentence-transformers, transformers and torch raise types of their own
         if (path / _MARKER).exists():
