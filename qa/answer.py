@@ -68,10 +68,19 @@ OTHER_YEAR = 0.3
 TENSE_PENALTY = 0.5
 
 _ASKS_FIGURE = re.compile(
-    r"多少|几|比例|比重|占比|率|增长|增速|规模|排名|第几|总额|总量|金额|数量|人数|户数|"
-    r"\b(?:how many|how much|how fast|what share|what percentage|percent|rate|growth|grow|rank|number|amount)\b",
+    r"多少|几|比例|比重|占比|率|增长|增速|规模|排名|第几|总额|总量|金额|数量|人数|户数|哪一年|哪年|何时|什么时候|"
+    r"\b(?:how many|how much|how fast|what share|what percentage|percent|rate|growth|grow|rank|number|amount|"
+    r"when|which year)\b",
     re.IGNORECASE,
 )
+# A question about a rate of change or a share; any other figure question asks how much there is.
+_RATE = re.compile(
+    r"增长|增速|增幅|下降|降低|提高|提升|率|比重|占比|比例|百分|排名|第几|排|位|"
+    r"\b(?:growth|grow|grew|rate|percent|percentage|share|increase|decrease|rise|rose|fell|fall|rank|fast)\b",
+    re.IGNORECASE,
+)
+# A figure in a unit other than a percentage ("1458.44亿元", "3812户"), not "3.9%" or "0.1个百分点".
+_LEVEL = re.compile(r"\d[\d.]*\s*(?!个百分点)[万亿千百]?[\u4e00-\u9fff]")
 _TWO_PARTS = re.compile(r"分别|以及|和|与|及|并且|[？?].+[？?]|\band\b|\bboth\b", re.IGNORECASE)
 # A figure, in digits or in words ("居全省第二", "三个").
 _FIGURE = re.compile(r"\d|第[一二三四五六七八九十]+|[一二三四五六七八九十两]+[个户家所项倍成位]")
@@ -85,7 +94,9 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _DIGIT = re.compile(r"\d")
 _MARKER = re.compile(r"\[(\d+)\]")
-_YEAR = re.compile(r"((?:19|20)\d\d)年")
+# A year a sentence reports on: not a base it compares with ("比2010年翻一番", "2015年以来").
+_YEAR = re.compile(r"(?<![比较于自从])((?:19|20)\d\d)年(?!以来|起|底前|前)")
+_WHEN = re.compile(r"哪一年|哪年|何时|什么时候|\bwhen\b|\bwhich year\b|\bwhat year\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,7 @@ class _Window:
     covered: frozenset[str]  # question words it holds whole
     score: float
     year: int | None = None  # the year of a comparison it answers for
+    sentence: str = ""  # the whole sentence it was cut from (which may name the year)
 
 
 class Composer:
@@ -117,7 +129,7 @@ class Composer:
         unknown = words.unknown()
         if unknown:
             return refusal(query.text, passages, f"报告中没有提到“{'”“'.join(unknown)}”。")
-        windows = [w for w in self._choose(query, passages, words) if _about_the_year(query, passages[w.passage], w)]
+        windows = [w for w in self._choose(query, passages, words) if _speaks_for(query, passages[w.passage], w)]
         covered = frozenset().union(*(w.covered for w in windows))
         coverage = sum(words.weights[t] for t in covered) / words.total
         if not windows or coverage < COVERAGE_THRESHOLD or not _gives_what_is_asked(query, passages, windows):
@@ -195,7 +207,7 @@ class Composer:
         means, or names a glossary term in quotation marks ("“三抓联动”抓的是哪三项？")."""
         for i, p in enumerate(passages[:2]):
             if p.term and (query.wants_definition or query.quoted) and defines(p.term, query):
-                return _Window(i, p.text.strip(), words.held(p.text), 1.0)
+                return _Window(i, p.text.strip(), words.held(p.text), 1.0, sentence=p.text)
         return None
 
     def _best(
@@ -209,6 +221,7 @@ class Composer:
         years: tuple[int, ...],
     ) -> _Window | None:
         best: _Window | None = None
+        level = figure and not _RATE.search(query.normalized)
         top = max((passages[i].score for i in among), default=0.0)
         for i in among:
             # The retriever's score carries the question's years, reports and tense; a passage it
@@ -220,8 +233,12 @@ class Composer:
                 clauses = [c for c in CLAUSE.findall(sentence) if c.strip()]
                 named = set(_YEAR.findall(sentence))
                 other = bool(years) and bool(named) and not named & {str(y) for y in years}
-                window = _widen(i, clauses, words, figure, prior * (OTHER_YEAR if other else 1.0))
+                window = _widen(i, clauses, words, figure, prior * (OTHER_YEAR if other else 1.0), level)
                 if window is None or window.text in exclude:
+                    continue
+                window = replace(window, sentence=sentence)
+                # Only what can speak for the year asked about is a candidate at all.
+                if not _speaks_for(query, passages[i], window, years):
                     continue
                 if any(f"{y}年" in window.text for y in years):
                     window = replace(window, score=window.score * (1 + YEAR_BONUS))
@@ -230,12 +247,14 @@ class Composer:
         return best
 
 
-def _widen(passage: int, clauses: list[str], words: QuestionWords, figure: bool, prior: float) -> _Window | None:
+def _widen(
+    passage: int, clauses: list[str], words: QuestionWords, figure: bool, prior: float, level: bool = False
+) -> _Window | None:
     """The best clause of a sentence, widened to neighbours that add question words."""
     if not clauses:
         return None
     credits = [words.credit(c) for c in clauses]
-    scores = [_score(words, c, figure, bool(_DIGIT.search(text))) for c, text in zip(credits, clauses, strict=True)]
+    scores = [_score(words, c, figure, _gives(text, level)) for c, text in zip(credits, clauses, strict=True)]
     b = max(range(len(clauses)), key=lambda i: scores[i])
     if scores[b] == 0:
         return None
@@ -261,12 +280,18 @@ def _widen(passage: int, clauses: list[str], words: QuestionWords, figure: bool,
             got[t] = max(got.get(t, 0.0), c)
     text = "".join(clauses[lo : hi + 1])
     covered = frozenset(t for t, c in got.items() if c == 1.0)
-    return _Window(passage, text, covered, prior * _score(words, got, figure, bool(_DIGIT.search(text))))
+    return _Window(passage, text, covered, prior * _score(words, got, figure, _gives(text, level)))
 
 
-def _score(words: QuestionWords, credit: dict[str, float], figure: bool, has_figure: bool) -> float:
+def _gives(text: str, level: bool) -> bool:
+    """Whether `text` holds the kind of figure asked for: any number, or for a question asking how
+    much there is (not how fast it grew) a number in a unit other than a percentage."""
+    return bool(_LEVEL.search(text) if level else _DIGIT.search(text))
+
+
+def _score(words: QuestionWords, credit: dict[str, float], figure: bool, gives: bool) -> float:
     base = words.score(credit)
-    return base * FIGURELESS if figure and not has_figure else base
+    return base * FIGURELESS if figure and not gives else base
 
 
 def _gives_what_is_asked(query: Query, passages: Sequence[Passage], windows: list[_Window]) -> bool:
@@ -277,6 +302,11 @@ def _gives_what_is_asked(query: Query, passages: Sequence[Passage], windows: lis
     text = "".join(w.text for w in windows)
     if _ASKS_FIGURE.search(query.normalized) and not _FIGURE.search(text):
         return False
+    if _WHEN.search(query.normalized):
+        # "哪一年" needs a year: in the quoted sentence, or in the heading it sits under ("2020年工作回顾").
+        context = "".join(w.sentence + passages[w.passage].section.split(" › ", 1)[-1] for w in windows)
+        if not re.search(r"(?:19|20)\d\d", context):
+            return False
     unit = _UNIT.search(query.normalized)
     if unit is not None:
         wanted = "元" if unit.group(1) == "钱" else unit.group(1)
@@ -304,11 +334,13 @@ def _counted(query: Query) -> tuple[str, ...]:
     return (first[0],) if first and first[1].startswith("n") and len(first[0]) >= 2 else ()
 
 
-def _about_the_year(query: Query, passage: Passage, window: _Window) -> bool:
+def _speaks_for(query: Query, passage: Passage, window: _Window, years: tuple[int, ...] | None = None) -> bool:
     """A question naming a year is answered only from a passage about that year: the 2017 report's
     失业率 is no answer to "2024年…失业率", nor the 2025 report's review of 2024 to a question on 2025."""
-    years = (window.year,) if window.year is not None else query.years
-    return not years or any(covers(passage, y, window.text, named=y in query.named_reports) for y in years)
+    if years is None:
+        years = (window.year,) if window.year is not None else query.years
+    text = window.sentence or window.text
+    return not years or any(covers(passage, y, text, named=y in query.named_reports) for y in years)
 
 
 def covers(passage: Passage, year: int, text: str, *, named: bool = False) -> bool:

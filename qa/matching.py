@@ -37,7 +37,10 @@ _REPHRASE: dict[str, tuple[str, ...]] = {
     "增速": ("增速", "增长"), "增幅": ("增幅", "增长"), "排名": ("位", "位次"), "排第几": ("位", "位次"),
     "第几": ("位", "位次"), "名次": ("位", "位次"), "第几位": ("位", "位次"), "多少钱": ("元",),
     "人数": ("人",), "比重": ("比重", "占比"), "比例": ("比例", "占比"), "占比": ("占比", "比重"),
+    "规上": ("规上", "规模以上"), "规模以上": ("规模以上", "规上"),
 }
+# "游客量", "企业数": a thing the reports name, counted; the thing itself is the word to look for.
+_COUNT_SUFFIX = ("数量", "总量", "总数", "人数", "量", "数")
 # "三份", "两年", "哪三项": how many things the question asks about, not what about.
 _COUNTING = re.compile(r"^[哪一二三四五六七八九十两几]+[份个年项次位条种家批大]?$")
 _YEAR_WORD = re.compile(r"^(?:19|20)\d\d$")
@@ -160,6 +163,10 @@ def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
                 for group in glossary.load().groups(word)[:1]:
                     forms.setdefault(group[0], group)
                 continue
+            if not vocabulary.knows(word):
+                stem = next((word[: -len(x)] for x in _COUNT_SUFFIX if word.endswith(x) and len(word) > len(x) + 1), "")
+                if stem and vocabulary.knows(stem):
+                    word = stem
             forms.setdefault(word, _REPHRASE.get(word, (word,)))
     # A word is as telling as the commonest way the reports write it.
     weights = {w: min(vocabulary.weight(f) for f in fs) for w, fs in forms.items()}

@@ -22,6 +22,8 @@ from typing import Any
 from qa import glossary
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# The five-year plans these reports speak of (an English question names them through the glossary).
+_PERIODS = {"十二五": (2011, 2015), "十三五": (2016, 2020), "十四五": (2021, 2025), "十五五": (2026, 2030)}
 _LATIN = re.compile(r"[A-Za-z]")
 # Years these reports talk about (the 2035 long-range goals included); a bare 4-digit number such
 # as 1230 (亿元) is not a year.
@@ -95,10 +97,21 @@ class Query:
 
     @property
     def preferred_reports(self) -> tuple[int, ...]:
+        """Reports likely to hold the answer, most likely first: for each year named, then for each
+        five-year plan named (its targets are set at its start, its results told after its end)."""
         out: list[int] = []
         for year in self.years:
             out.extend(y for y in self.report_years(year) if y not in out)
+        for start, end in self.periods:
+            likely = (start, end + 1) if self.wants_target else (end + 1, start)
+            out.extend(y for y in likely if y not in out)
         return tuple(out)
+
+    @property
+    def periods(self) -> tuple[tuple[int, int], ...]:
+        """The five-year plans the question names, as (first year, last year)."""
+        text = f"{self.normalized} {' '.join(self.expansions)}"
+        return tuple(span for name, span in _PERIODS.items() if name in text)
 
     @property
     def search_text(self) -> str:
