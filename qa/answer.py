@@ -177,6 +177,8 @@ class Composer:
                 {t: f for t, f in words.forms.items() if t not in best.covered},
                 words.parts,
                 words.vocabulary,
+                words.context,
+                words.english,
             )
             second = self._best(query, passages, everywhere, rest, figure, frozenset([best.text]), query.years)
             if second is not None and sum(rest.weights[t] for t in second.covered) >= SECOND_PART * words.total:
@@ -206,7 +208,8 @@ class Composer:
         """The glossary entry of the term the question asks about, whole: when it asks what a term
         means, or names a glossary term in quotation marks ("“三抓联动”抓的是哪三项？")."""
         for i, p in enumerate(passages[:2]):
-            if p.term and (query.wants_definition or query.quoted) and defines(p.term, query):
+            asks_term = query.wants_definition or (query.quoted and not _ASKS_FIGURE.search(query.normalized))
+            if p.term and asks_term and defines(p.term, query):
                 return _Window(i, p.text.strip(), words.held(p.text), 1.0, sentence=p.text)
         return None
 

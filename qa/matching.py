@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from qa import glossary
 from qa.question import Query
-from vectorstore.lexical import dictionary_frequency, tokenize, words
+from vectorstore.lexical import dictionary_frequency, tagged_words, tokenize, words
 
 # Words questions use to ask, not to say what about.
 _QUESTION_WORDS = frozenset(
@@ -46,13 +46,19 @@ _COUNTING = re.compile(r"^[哪一二三四五六七八九十两几]+[份个年�
 _YEAR_WORD = re.compile(r"^(?:19|20)\d\d$")
 # A figure of an English question, not an ordinal ("13th").
 _EN_FIGURE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
-_CJK = re.compile(r"[\u3400-\u9fff]")
+_CJK = re.compile(r"[\u3400-\u9fff]+")
 # A word this common in general Chinese (jieba's dictionary counts) is a way of asking ("意思",
 # "排名"), not a subject the reports could lack; below it, a word the reports never use (内江市 10,
 # 最低工资 3, 房价 655) is a subject they do not cover.
 COMMON_WORD = 1000
 # The share of a word's weight that the shorter words inside it can earn when it is missing whole.
 PART_CREDIT = 0.5
+# A word held only as part of another thing ("脱贫人口" for "人口") counts this much.
+OTHER_THING = 0.4
+# Words that place a figure without changing what it measures ("全市地区生产总值", "新增城镇就业").
+_GENERIC = frozenset(
+    "全市 全省 全国 全年 累计 新增 城镇 主要 当年 年均 实现 完成 达到 其中 以上 持续 不断 进一步".split()  # noqa: SIM905
+)
 SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]*[”’」』）)]*")
 CLAUSE = re.compile(r"[^，,]+[，,]?")
 
@@ -98,6 +104,8 @@ class QuestionWords:
     forms: dict[str, tuple[str, ...]]  # word -> the strings that count as it
     parts: dict[str, tuple[str, ...]]  # long word -> shorter words inside it
     vocabulary: Vocabulary
+    context: str = ""  # the question and its Chinese terms, for telling a word's modifiers apart
+    english: bool = False
 
     @property
     def total(self) -> float:
@@ -109,7 +117,7 @@ class QuestionWords:
         out: dict[str, float] = {}
         for word, forms in self.forms.items():
             if any(self._holds(text, tokens, form) for form in forms):
-                out[word] = 1.0
+                out[word] = OTHER_THING if self._modified_otherwise(text, forms) else 1.0
             elif self.parts.get(word):
                 parts = self.parts[word]
                 got = sum(self.vocabulary.weight(p) for p in parts if self._holds(text, tokens, p))
@@ -135,6 +143,24 @@ class QuestionWords:
             and not any(self.vocabulary.knows(f) for f in forms)
             and 0 < dictionary_frequency(w) < COMMON_WORD
         ]
+
+    def _modified_otherwise(self, text: str, forms: tuple[str, ...]) -> bool:
+        """Whether every occurrence of the word in `text` is narrowed by a word the question does not
+        use: 绿化覆盖率 is not the 森林覆盖率 asked about, nor 脱贫人口 the population."""
+        cut = _tagged(text)
+        seen = False
+        for i, (token, _) in enumerate(cut):
+            if token not in forms:
+                continue
+            seen = True
+            before, tag = cut[i - 1] if i else ("", "")
+            # A noun in front names another thing (绿化覆盖率); a verb usually acts on this one
+            # (促进消费), except for an English question, whose few Chinese terms say exactly what it is.
+            narrowing = tag[:1] == "n" or tag == "j" or (self.english and tag[:1] == "v")
+            if not (narrowing and len(before) >= 2 and _CJK.fullmatch(before) and before not in self.context
+                    and before not in _QUESTION_WORDS and before not in _GENERIC):
+                return False
+        return seen
 
     def _holds(self, text: str, tokens: frozenset[str], form: str) -> bool:
         # Words of three or more characters, and words jieba never cuts out of the reports, match
@@ -175,7 +201,10 @@ def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
         for w in forms
         if len(w) >= 4 and _CJK.search(w)
     }
-    return QuestionWords(weights, forms, {w: p for w, p in parts.items() if p}, vocabulary)
+    context = f"{query.normalized} {' '.join(query.expansions)}"
+    return QuestionWords(
+        weights, forms, {w: p for w, p in parts.items() if p}, vocabulary, context, query.lang == "en"
+    )
 
 
 def best_sentence(text: str, question: QuestionWords) -> float:
@@ -189,3 +218,8 @@ def best_sentence(text: str, question: QuestionWords) -> float:
 @lru_cache(maxsize=65536)
 def _tokens(text: str) -> frozenset[str]:
     return frozenset(tokenize(text))
+
+
+@lru_cache(maxsize=65536)
+def _tagged(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple(tagged_words(text))
