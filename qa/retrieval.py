@@ -24,9 +24,10 @@ from pydantic import ConfigDict
 from qa.matching import Vocabulary, best_sentence, question_words
 from qa.question import Query, understand
 from qa.types import NEWS, Passage
+from vectorstore.chunking import Chunk
 from vectorstore.errors import ZgqaError
 from vectorstore.lexical import tokenize
-from vectorstore.store import Store, lexical_text
+from vectorstore.store import Store, chunk_from_record, lexical_text
 
 DEFAULT_K = 5
 # Candidates taken from each index before fusion; beyond 40 nothing relevant was ever found on the
@@ -72,11 +73,12 @@ class Index:
         self.records: dict[str, _Record] = {}
         documents: list[tuple[str, list[str]]] = []
         for rid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True):
-            passage = _passage(text, meta, 0.0)
+            passage = _passage(chunk_from_record(text, meta))
             self.records[rid] = _Record(passage, _bigrams(text))
             searched = lexical_text(passage.section, text)
             documents.append((searched, tokenize(searched)))
         self.vocabulary = Vocabulary(documents)
+        self.records_by_chunk = {r.passage.id: r for r in self.records.values()}
 
     def search(
         self, query: Query, *, k: int = DEFAULT_K, year: int | None = None, source: str | None = None
@@ -190,14 +192,6 @@ class Index:
                 break
         return kept
 
-    @property
-    def records_by_chunk(self) -> dict[str, _Record]:
-        cached: dict[str, _Record] | None = getattr(self, "_by_chunk", None)
-        if cached is None:
-            cached = {r.passage.id: r for r in self.records.values()}
-            self._by_chunk = cached
-        return cached
-
 
 class HybridRetriever(BaseRetriever):
     """`Index.search` as a LangChain retriever: the question in, passages as Documents out."""
@@ -240,19 +234,19 @@ def from_document(doc: Document) -> Passage:
     return passage
 
 
-def _passage(text: str, meta: dict[str, Any], score: float) -> Passage:
+def _passage(chunk: Chunk) -> Passage:
     return Passage(
-        id=str(meta["chunk_id"]),
-        source=str(meta["source"]),
-        title=str(meta["title"]),
-        year=int(meta["year"]) if "year" in meta else None,
-        kind=str(meta["kind"]),
-        section=str(meta["section"]),
-        text=text,
-        line_start=int(meta["line_start"]),
-        line_end=int(meta["line_end"]),
-        score=score,
-        term=str(meta["term"]) if "term" in meta else None,
+        id=chunk.id,
+        source=chunk.source,
+        title=chunk.title,
+        year=chunk.year,
+        kind=chunk.kind,
+        section=chunk.section,
+        text=chunk.text,
+        line_start=chunk.line_start,
+        line_end=chunk.line_end,
+        score=0.0,
+        term=chunk.term,
     )
 
 
