@@ -42,6 +42,12 @@ from vectorstore.lexical import tagged_words
 
 NOT_FOUND = "报告中未找到相关内容。"
 CLOSEST = "以下是最接近的段落，供参考。"
+# The same words for an answer framed in English; the quotations themselves stay in Chinese, as
+# translating them would put words in the reports' mouth that no check can verify.
+NOT_FOUND_EN = "The reports do not contain this."
+CLOSEST_EN = " The closest passages are listed for reference."
+LANGUAGES = ("zh", "en")
+_FIGURE_ONLY = re.compile(r"[\d.,%]+")
 # The share of the question's weighed words the chosen clauses must hold whole. Calibrated on the 94
 # questions of tests/fixtures (69 answerable, 25 not; README, "When it refuses"): with the other
 # checks on, 0.50 and 0.55 answer all 69 and refuse 24 of the 25 (the 25th no threshold below 0.7
@@ -116,39 +122,56 @@ class Composer:
 
     def __call__(self, inputs: dict[str, Any]) -> Answer:
         passages = [from_document(d) for d in inputs["context"] if isinstance(d, Document)]
-        return self.compose(understand(str(inputs["input"])), passages)
+        return self.compose(understand(str(inputs["input"])), passages, language=inputs.get("language"))
 
     def runnable(self) -> RunnableLambda[dict[str, Any], Answer]:
         return RunnableLambda(self.__call__, name="extractive_answer")
 
-    def compose(self, query: Query, passages: Sequence[Passage]) -> Answer:
+    def compose(self, query: Query, passages: Sequence[Passage], *, language: str | None = None) -> Answer:
+        """The answer, its own words in `language` ("zh" or "en"; by default the question's)."""
+        lang = language if language in LANGUAGES else query.lang
         words = question_words(query, self.index.vocabulary)
-        if not passages or words.total == 0:
-            return refusal(query.text, passages)
+        # A bare number ("alert(1)" leaves only "1") names nothing to look for: any clause holding it
+        # would "cover" the question whole.
+        if not passages or not any(not _FIGURE_ONLY.fullmatch(t) for t in words.weights):
+            return refusal(query.text, passages, language=lang)
         unknown = words.unknown()
         if unknown:
-            return refusal(query.text, passages, f"报告中没有提到“{'”“'.join(unknown)}”。")
+            why = (
+                f" The reports never mention “{'”, “'.join(unknown)}”."
+                if lang == "en"
+                else f"报告中没有提到“{'”“'.join(unknown)}”。"
+            )
+            return refusal(query.text, passages, why, language=lang)
         windows = [w for w in self._choose(query, passages, words) if _speaks_for(query, passages[w.passage], w)]
         covered = frozenset().union(*(w.covered for w in windows))
         coverage = sum(words.weights[t] for t in covered) / words.total
         if not windows or coverage < COVERAGE_THRESHOLD or not _gives_what_is_asked(query, passages, windows):
-            return refusal(query.text, passages, coverage=coverage)
+            return refusal(query.text, passages, coverage=coverage, language=lang)
         cited: list[Passage] = []
+        support: dict[str, list[str]] = {}
         sentences: list[tuple[str, Passage]] = []
         last_label = ""
         for window in windows:
             passage = passages[window.passage]
-            sentence = _sentence(query, passage, window, name_report=passage.label != last_label)
+            sentence = _sentence(query, passage, window, name_report=passage.label != last_label, language=lang)
             if sentence is not None:
                 sentences.append((sentence, passage))
                 last_label = passage.label
                 if passage not in cited:
                     cited.append(passage)
+                support.setdefault(passage.id, [])
+                if window.sentence not in support[passage.id]:
+                    support[passage.id].append(window.sentence)
         if not sentences:
-            return refusal(query.text, passages, coverage=coverage)
+            return refusal(query.text, passages, coverage=coverage, language=lang)
         text = "".join(f"{s}[{cited.index(p) + 1}]" for s, p in sentences)
-        citations = tuple(Citation.of(n, p) for n, p in enumerate(cited, 1))
-        return Answer(question=query.text, text=text, found=True, citations=citations, coverage=coverage)
+        if lang == "en":
+            text = " ".join(f"{s}[{cited.index(p) + 1}]" for s, p in sentences)
+        citations = tuple(Citation.of(n, p, tuple(support[p.id])) for n, p in enumerate(cited, 1))
+        return Answer(
+            question=query.text, text=text, found=True, citations=citations, coverage=coverage, language=lang
+        )
 
     # -- choosing ------------------------------------------------------------------------------
 
@@ -361,17 +384,25 @@ def covers(passage: Passage, year: int, text: str, *, named: bool = False) -> bo
     return (passage.year == year + 1 and own != "plan") or (passage.year == year and own != "review")
 
 
-def _sentence(query: Query, passage: Passage, window: _Window, *, name_report: bool) -> str | None:
-    """`据{report}，{clauses}。` (its marker follows), or None when a number in it is not in the passage."""
+def _sentence(
+    query: Query, passage: Passage, window: _Window, *, name_report: bool, language: str = "zh"
+) -> str | None:
+    """`据{report}，{clauses}。` (its marker follows), or None when a number in it is not in the passage.
+    In English: `According to the 2025 government work report: “{clauses}”.`"""
     body = window.text.strip().rstrip("，,、；;：:。！？!?")
-    said = ""
-    if name_report or query.is_comparison:
-        # A news article is a secondary source; the reader must see that the figure rests on it.
-        news = passage.kind == NEWS and "新闻" not in passage.label
-        said = f"据新闻报道（{passage.label}），" if news else f"据{passage.label}，"
-    sentence = f"{said}{body}。"
+    if language == "en":
+        sentence = f"According to {english_label(passage)}: “{body}”."
+        year_label = f"{window.year}: "
+    else:
+        said = ""
+        if name_report or query.is_comparison:
+            # A news article is a secondary source; the reader must see that the figure rests on it.
+            news = passage.kind == NEWS and "新闻" not in passage.label
+            said = f"据新闻报道（{passage.label}），" if news else f"据{passage.label}，"
+        sentence = f"{said}{body}。"
+        year_label = f"{window.year}年："
     if window.year is not None and not query.named_reports:
-        labelled = f"{window.year}年：{sentence}"
+        labelled = f"{year_label}{sentence}"
         # The year label is a number like any other: it must be in the passage too.
         sentence = labelled if verified(labelled, passage) else sentence
     return sentence if verified(sentence, passage) else None
@@ -391,11 +422,28 @@ def verified(sentence: str, passage: Passage) -> bool:
     return claimed <= numbers(f"{passage.title}\n{passage.section}\n{passage.text}")
 
 
-def refusal(question: str, passages: Sequence[Passage], why: str = "", *, coverage: float = 0.0) -> Answer:
+def english_label(passage: Passage) -> str:
+    """The report as an English sentence names it; a news article stays marked as secondary."""
+    year = f"{passage.year} " if passage.year else ""
+    if passage.kind == NEWS:
+        return f"a {year}news report"
+    if passage.kind == "plan_report":
+        return f"the {year}economic and social development plan report"
+    return f"the {year}government work report"
+
+
+def refusal(
+    question: str, passages: Sequence[Passage], why: str = "", *, coverage: float = 0.0, language: str = "zh"
+) -> Answer:
     """"The reports do not contain it", why when known, and the closest passages as citations."""
     closest = tuple(Citation.of(n, p) for n, p in enumerate(passages[:CLOSEST_SHOWN], 1))
-    text = NOT_FOUND + why + (CLOSEST if closest else "")
-    return Answer(question=question, text=text, found=False, citations=closest, coverage=coverage)
+    if language == "en":
+        text = NOT_FOUND_EN + why + (CLOSEST_EN if closest else "")
+    else:
+        text = NOT_FOUND + why + (CLOSEST if closest else "")
+    return Answer(
+        question=question, text=text, found=False, citations=closest, coverage=coverage, language=language
+    )
 
 
 def _canonical(number: str) -> str:

@@ -10,13 +10,15 @@ Leaves out: building the index (`zgqa build`, `vectorstore.build`) and the UI.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from qa.answer import Composer
+from qa.conversation import understand_turn
 from qa.question import understand
 from qa.retrieval import DEFAULT_K, HybridRetriever, Index
-from qa.types import Answer, Passage
+from qa.types import Answer, Passage, Source
 from vectorstore.config import Settings
 from vectorstore.errors import ZgqaError
 from vectorstore.store import open_store
@@ -25,6 +27,8 @@ from vectorstore.store import open_store
 # enough that one request cannot make tokenizing and embedding slow for everyone else.
 MAX_QUESTION = 500
 MAX_K = 50
+# Only the latest turns can shape a follow-up; a longer history is cut, not refused.
+MAX_HISTORY = 20
 
 
 class QuestionError(ZgqaError):
@@ -57,18 +61,29 @@ def ask(
     k: int = DEFAULT_K,
     year: int | None = None,
     source: str | None = None,
+    history: Sequence[str] | None = None,
     settings: Settings | None = None,
 ) -> Answer:
     """A short cited answer, or a refusal listing the closest passages.
 
-    `year` keeps only reports delivered in that year; `source` only that seed file.
+    `year` keeps only reports delivered in that year; `source` only that seed file. `history` is the
+    user's earlier questions of the conversation, oldest first, as typed: a follow-up ("那2020年呢？",
+    "What about exports?", "English please") is rewritten with it, deterministically, and the answer's
+    `understood` says how.
     """
     question = _checked(question, k)
+    earlier = _history(history)
+    turn = understand_turn(question, earlier)
     # A filter that matches no report raises ZgqaError from inside the chain, with what there is.
-    result = _engine(settings).chain(k, year, source).invoke({"input": question})
+    result = _engine(settings).chain(k, year, source).invoke({"input": turn.question, "language": turn.language})
     answer = result["answer"]
     assert isinstance(answer, Answer)
-    return answer
+    return replace(answer, question=question, understood=turn.question if turn.rewritten else None)
+
+
+def sources(*, settings: Settings | None = None) -> tuple[Source, ...]:
+    """The reports in the index, by year: what a year or report filter offers."""
+    return _engine(settings).index.sources
 
 
 def retrieve(
@@ -106,6 +121,15 @@ def _engine(settings: Settings | None) -> _Engine:
             engine = _Engine(index, Composer(index))
             _engines[settings] = engine
         return engine
+
+
+def _history(history: Sequence[str] | None) -> tuple[str, ...]:
+    if history is None:
+        return ()
+    if isinstance(history, str) or not all(isinstance(h, str) for h in history):
+        raise QuestionError("history is the list of earlier questions, each a text.")
+    turns = [" ".join(h.split())[:MAX_QUESTION] for h in history]
+    return tuple(t for t in turns if t)[-MAX_HISTORY:]
 
 
 def _checked(question: Any, k: int) -> str:

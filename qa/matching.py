@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -66,16 +66,11 @@ CLAUSE = re.compile(r"[^，,]+[，,]?")
 class Vocabulary:
     """How rare each word is in the reports (inverse document frequency over chunks)."""
 
-    def __init__(self, documents: Iterable[tuple[str, list[str]]]) -> None:
-        counts: dict[str, int] = {}
-        texts: list[str] = []
-        for text, tokens in documents:
-            texts.append(text)
-            for token in set(tokens):
-                counts[token] = counts.get(token, 0) + 1
+    def __init__(self, texts: Sequence[str], counts: Mapping[str, int]) -> None:
+        """`texts`: every chunk as it is searched; `counts`: for each token, the chunks holding it."""
         self._n = len(texts)
-        self._counts = counts
-        self._texts = texts
+        self._counts = dict(counts)
+        self._texts = list(texts)
         self._joined = "\n".join(texts)
         self._substring: dict[str, int] = {}
 

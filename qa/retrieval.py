@@ -23,10 +23,9 @@ from pydantic import ConfigDict
 
 from qa.matching import Vocabulary, best_sentence, question_words
 from qa.question import Query, understand
-from qa.types import NEWS, Passage
+from qa.types import NEWS, Passage, Source
 from vectorstore.chunking import Chunk
 from vectorstore.errors import ZgqaError
-from vectorstore.lexical import tokenize
 from vectorstore.store import Store, chunk_from_record, lexical_text
 
 DEFAULT_K = 5
@@ -71,14 +70,20 @@ class Index:
             raise ZgqaError(f"No index in {store.location}: run `zgqa build`.")
         got = collection.get(include=["documents", "metadatas"])
         self.records: dict[str, _Record] = {}
-        documents: list[tuple[str, list[str]]] = []
+        searched: list[str] = []
         for rid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True):
             passage = _passage(chunk_from_record(text, meta))
             self.records[rid] = _Record(passage, _bigrams(text))
-            searched = lexical_text(passage.section, text)
-            documents.append((searched, tokenize(searched)))
-        self.vocabulary = Vocabulary(documents)
+            searched.append(lexical_text(passage.section, text))
+        # The lexical index has counted every token already; tokenizing again took half a second.
+        self.vocabulary = Vocabulary(searched, store.lexical.document_frequencies())
         self.records_by_chunk = {r.passage.id: r for r in self.records.values()}
+        # Glossary entries are records too, but no report: they carry a term.
+        reports = {r.passage.source: r.passage for r in self.records.values() if r.passage.term is None}
+        self.sources = tuple(
+            Source(p.source, p.title, p.year, p.kind, p.label)
+            for p in sorted(reports.values(), key=lambda p: (p.year or 0, p.source))
+        )
 
     def search(
         self, query: Query, *, k: int = DEFAULT_K, year: int | None = None, source: str | None = None

@@ -48,9 +48,12 @@ class Citation:
     text: str
     line_start: int
     line_end: int
+    # The sentences of `text` the answer quotes (each an exact substring of it): what a reader should
+    # check first. Empty for the closest passages of a refusal, which support nothing.
+    support: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, n: int, passage: Passage) -> Citation:
+    def of(cls, n: int, passage: Passage, support: tuple[str, ...] = ()) -> Citation:
         return cls(
             n=n,
             source=passage.source,
@@ -61,6 +64,7 @@ class Citation:
             text=passage.text,
             line_start=passage.line_start,
             line_end=passage.line_end,
+            support=tuple(s for s in support if s and s in passage.text),
         )
 
     @property
@@ -83,12 +87,29 @@ class Answer:
     # The share (0-1) of the question's weighed words that the quoted clauses hold; the refusal
     # threshold is drawn on it (`qa.answer.COVERAGE_THRESHOLD`).
     coverage: float = 0.0
+    # The question as answered when a follow-up was rewritten with the conversation ("那2020年呢？"
+    # -> "2020年自贡地区生产总值增长多少？"); None when it was answered as asked.
+    understood: str | None = None
+    language: str = "zh"  # the language of the answer's own words; quotations stay in Chinese
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
+            "understood": self.understood,
+            "language": self.language,
             "text": self.text,
             "found": self.found,
             "coverage": round(self.coverage, 3),
-            "citations": [asdict(c) for c in self.citations],
+            "citations": [{**asdict(c), "support": list(c.support)} for c in self.citations],
         }
+
+
+@dataclass(frozen=True)
+class Source:
+    """A report in the index, as a reader picks it in a filter."""
+
+    source: str  # seed file name
+    title: str
+    year: int | None  # delivered
+    kind: str
+    label: str  # `2025年政府工作报告`: the first element of its chunks' section paths

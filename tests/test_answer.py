@@ -126,3 +126,27 @@ def _passage(text: str, *, section: str = "2021年政府工作报告 › 一、2
         id="x", source="001_test.txt", title=f"{year}年自贡市政府工作报告", year=year, kind="work_report",
         section=section, text=text, line_start=1, line_end=2, score=1.0,
     )
+
+
+def test_the_answer_marks_the_sentences_it_quotes_in_each_cited_passage(fake_index: Any) -> None:
+    answer = _ask(fake_index, "2024年自贡落实减税降费及退税缓费一共多少钱？")
+    [citation] = answer.citations
+    assert citation.support and all(s in citation.text for s in citation.support)
+    assert any("35亿元" in s for s in citation.support)
+    refused = _ask(fake_index, "2024年自贡市最低工资标准是多少？")
+    assert not refused.found and all(c.support == () for c in refused.citations)
+
+
+def test_an_english_question_gets_its_frame_in_english_and_its_quotation_in_chinese(fake_index: Any) -> None:
+    chinese = understand("2024年自贡落实减税降费及退税缓费一共多少钱？")
+    english = Composer(fake_index).compose(chinese, fake_index.search(chinese), language="en")
+    assert english.text == "According to the 2025 government work report: “落实减税降费及退税缓费35亿元”.[1]"
+    assert english.language == "en" and english.citations[0].support
+    refused = Composer(fake_index).compose(understand("2024年自贡市最低工资标准是多少？"), [], language="en")
+    assert refused.text.startswith("The reports do not contain this.") and not refused.found
+
+
+@pytest.mark.parametrize("question", ["<img src=x onerror=alert(1)>", "<script>alert(2)</script>", "1", "2024"])
+def test_a_question_of_bare_numbers_and_markup_names_nothing_and_is_refused(fake_index: Any, question: str) -> None:
+    answer = _ask(fake_index, question)
+    assert not answer.found and answer.citations  # still shows what is closest

@@ -38,8 +38,10 @@ def test_qa_exports() -> None:
         "Citation",
         "Passage",
         "QuestionError",
+        "Source",
         "ZgqaError",
         "ask",
         "close",
         "retrieve",
+        "sources",
     ]

@@ -107,6 +107,19 @@ class LexicalIndex:
         docs, scores = self._retriever.retrieve([tokens], k=k, show_progress=False, n_threads=1)
         return [Hit(self.ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
+    def document_frequencies(self) -> dict[str, int]:
+        """How many records hold each token, read off the BM25 matrix (a column of scores per token,
+        one entry per record holding it) instead of tokenizing every record again."""
+        if self._retriever is None:
+            return {}
+        indptr = self._retriever.scores["indptr"]
+        # bm25s keeps an empty token last in its vocabulary, with no column of its own.
+        return {
+            token: int(indptr[i + 1] - indptr[i])
+            for token, i in self._retriever.vocab_dict.items()
+            if i + 1 < len(indptr) and token
+        }
+
     def save(self, folder: Path) -> None:
         """Write next to the old index and swap, so a reader never sees half of each."""
         tmp = folder.with_name(folder.name + ".tmp")
