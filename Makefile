@@ -16,21 +16,24 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
+# Builds what is missing (the model once, then the index: both show progress), then serves the chat
+# on http://127.0.0.1:7860.
 run: install
-	$(BIN)/zgqa reports
 	$(BIN)/zgqa build
+	$(BIN)/python app.py
 
 bench: install
 	$(BIN)/zgqa bench index
 	$(BIN)/zgqa build
 	$(BIN)/zgqa bench qa
 	$(BIN)/zgqa bench qa --questions tests/fixtures/eval_qa_extra.jsonl
+	$(BIN)/zgqa bench app
 
 test: lint
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check qa vectorstore tests benchmarks
+	$(BIN)/ruff check qa vectorstore tests benchmarks app.py
 	$(BIN)/mypy
 
 clean:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from vectorstore.errors import ZgqaError
@@ -60,3 +60,38 @@ class Settings:
             chroma_port=int(port),
             collection=env.get("ZGQA_COLLECTION") or DEFAULT_COLLECTION,
         )
+
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """How the chat app (`app.py`) is served. It never asks for a public share link.
+
+    - `ZGQA_HOST`: the address to bind (default `127.0.0.1`, loopback only; serving other machines
+      is a decision to make explicitly, best with a login).
+    - `ZGQA_PORT`: the port (default 7860).
+    - `ZGQA_USER` / `ZGQA_PASSWORD`: when both are set, the app asks for them before anything else.
+    """
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def auth(self) -> tuple[str, str] | None:
+        return (self.user, self.password) if self.user and self.password else None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServeSettings:
+        env = os.environ if environ is None else environ
+        port = env.get("ZGQA_PORT") or str(DEFAULT_PORT)
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ZgqaError(f"ZGQA_PORT must be a port number, not {port!r}.")
+        user, password = env.get("ZGQA_USER") or None, env.get("ZGQA_PASSWORD") or None
+        if bool(user) != bool(password):
+            raise ZgqaError("Set both ZGQA_USER and ZGQA_PASSWORD for a login, or neither.")
+        return cls(host=env.get("ZGQA_HOST") or DEFAULT_HOST, port=int(port), user=user, password=password)

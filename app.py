@@ -1,0 +1,254 @@
+"""The Gradio chat around `qa`: ask in Chinese or English, read the answer with its numbered
+citations, and check each one in the sources panel (report, year, kind, section path, source file
+and lines, the passage with the quoted sentence highlighted).
+
+`python app.py` (or `make run`, which first builds what is missing) serves it on
+http://127.0.0.1:7860: loopback only unless `ZGQA_HOST` says otherwise, a login when `ZGQA_USER`
+and `ZGQA_PASSWORD` are set, never a public share link. The endpoint `ask` returns the JSON of
+`zgqa ask --json` to `gradio_client`.
+
+Everything shown that comes from a report or a user is escaped and displayed as text: the chat
+renders Markdown, so both HTML and Markdown syntax are neutralized before our own links are added.
+
+Leaves out: answering (`qa`), building the index (`zgqa build`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import logging
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import gradio as gr
+
+import qa
+from qa.api import MAX_QUESTION
+from vectorstore.config import ServeSettings
+
+log = logging.getLogger("zgqa.app")
+
+EXAMPLES = [
+    "2024年自贡地区生产总值增长多少？",
+    "What is Zigong's 2025 GDP target?",
+    "2024年自贡“12345”热线满意率是多少？",
+    "How many tourists did Zigong receive in 2024?",
+]
+ALL = ""  # the filter value meaning "no filter"
+SEARCHING = "正在检索报告… · Searching the reports…"
+FAILED = "⚠️ 内部错误，已记录。· Something went wrong; it has been logged."
+KINDS = {"work_report": "政府工作报告 · official report", "plan_report": "计划报告 · official report"}
+NEWS_KIND = "新闻报道 · news article (secondary source)"
+# One request holds a core for ~50 ms; a few at once keep the queue short without thrashing 2 cores.
+CONCURRENCY = 4
+
+CSS = """
+.zgqa-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
+.zgqa-source:target { outline: 3px solid var(--color-accent); }
+.zgqa-meta { font-size: 0.9em; color: var(--body-text-color-subdued); margin: 2px 0; }
+.zgqa-passage { white-space: pre-wrap; margin-top: 6px; }
+.zgqa-passage mark { background: #fde68a; color: inherit; }
+.zgqa-refusal { font-weight: 600; color: #b45309; margin-bottom: 6px; }
+"""
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-!|~$])")
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def as_text(text: str) -> str:
+    """`text` for a Markdown message, shown character for character: no tag, link or emphasis in it
+    does anything. (`&` first, so the entities that follow stay entities.)"""
+    return _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def answer_pieces(answer: qa.Answer) -> list[str]:
+    """The chat message of an answer as it grows, one cited sentence at a time: "理解为：…" for a
+    rewritten follow-up, then the answer with each `[n]` a link to source n in the panel."""
+    head = ""
+    if answer.understood:
+        said = "Understood as: " if answer.language == "en" else "理解为："
+        head = f"*{said}{as_text(answer.understood)}*\n\n"
+    shown, at, grown = head, 0, []
+    for m in _MARKER.finditer(answer.text):
+        shown += as_text(answer.text[at : m.start()]) + f"[\\[{m[1]}\\]](#zgqa-src-{m[1]})"
+        grown.append(shown)
+        at = m.end()
+    if at < len(answer.text) or not grown:
+        grown.append(shown + as_text(answer.text[at:]))
+    return grown
+
+
+def sources_html(answer: qa.Answer | None) -> str:
+    """The sources panel: for each citation its provenance and passage, quoted sentences marked."""
+    if answer is None:
+        return '<div class="zgqa-meta">来源将显示在这里 · Sources appear here.</div>'
+    parts = []
+    if not answer.found:
+        parts.append(
+            '<div class="zgqa-refusal">报告中未找到相关内容 · The reports do not contain this. '
+            "最接近的段落 · Closest passages:</div>"
+        )
+    for c in answer.citations:
+        kind = NEWS_KIND if c.kind == "news" else KINDS.get(c.kind, c.kind)
+        parts.append(
+            f'<section class="zgqa-source" id="zgqa-src-{c.n}">'
+            f"<div><b>[{c.n}]</b> {html.escape(c.title)}</div>"
+            f'<div class="zgqa-meta">{c.year or "?"} · {html.escape(kind)}</div>'
+            f'<div class="zgqa-meta">章节 Section: {html.escape(c.section)}</div>'
+            f'<div class="zgqa-meta">source file: <code>{html.escape(c.where)}</code></div>'
+            f'<div class="zgqa-passage">{highlighted(c.text, c.support)}</div>'
+            "</section>"
+        )
+    return "\n".join(parts)
+
+
+def highlighted(text: str, support: Sequence[str]) -> str:
+    """`text` escaped, with each supporting sentence (a substring of it) inside `<mark>`."""
+    spans = sorted((i, i + len(s)) for s in support if s and (i := text.find(s)) >= 0)
+    out, at = [], 0
+    for start, end in spans:
+        if start < at:
+            continue
+        out.append(html.escape(text[at:start]))
+        out.append(f"<mark>{html.escape(text[start:end])}</mark>")
+        at = end
+    out.append(html.escape(text[at:]))
+    return "".join(out)
+
+
+def respond(
+    message: str, chat: list[dict[str, Any]], questions: list[str], year: str, source: str
+) -> Iterator[tuple[list[dict[str, Any]], str, list[str], str]]:
+    """The chat handler: shows the question, then the answer a sentence at a time, then its sources.
+    Every failure ends as a message in the chat."""
+    chat = [*chat, {"role": "user", "content": as_text(message)}, {"role": "assistant", "content": SEARCHING}]
+    yield chat, sources_html(None), questions, ""
+    try:
+        answer = qa.ask(message, history=questions, year=int(year) if year else None, source=source or None)
+    except qa.ZgqaError as e:
+        chat = [*chat[:-1], {"role": "assistant", "content": f"⚠️ {as_text(str(e))}"}]
+        yield chat, sources_html(None), questions, message
+        return
+    except Exception:
+        log.exception("answering %r failed", message)
+        chat = [*chat[:-1], {"role": "assistant", "content": FAILED}]
+        yield chat, sources_html(None), questions, message
+        return
+    questions = [*questions, message]
+    for shown in answer_pieces(answer):
+        chat = [*chat[:-1], {"role": "assistant", "content": shown}]  # a new list: each step is its own
+        yield chat, sources_html(None), questions, ""
+    yield chat, sources_html(answer), questions, ""
+
+
+def ask(
+    question: str, history: list[str] | None = None, year: int | None = None, source: str | None = None
+) -> dict[str, Any]:
+    """The answer as `zgqa ask --json` prints it. `history`: the earlier questions, oldest first."""
+    try:
+        return qa.ask(question, history=history, year=year, source=source).as_dict()
+    except qa.ZgqaError as e:
+        raise gr.Error(str(e)) from None
+
+
+def clear() -> tuple[list[dict[str, Any]], str, list[str], str]:
+    return [], sources_html(None), [], ""
+
+
+def build_app() -> gr.Blocks:
+    reports = qa.sources()
+    years = sorted({r.year for r in reports if r.year is not None})
+    demo: gr.Blocks
+    with gr.Blocks(title="自贡政府工作报告问答 · Zigong report QA", analytics_enabled=False) as demo:
+        gr.Markdown(
+            "## 自贡政府工作报告问答 · Zigong report QA\n"
+            "用中文或英文提问；每句回答都标注出处，点 [n] 查看原文。"
+            " Ask in Chinese or English; every sentence cites its passage — click [n] to see it."
+        )
+        questions = gr.State([])
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(
+                    label="对话 · Chat",
+                    height=480,
+                    latex_delimiters=[],
+                    feedback_options=None,
+                    buttons=["copy"],
+                    elem_id="zgqa-chat",
+                )
+                box = gr.Textbox(
+                    label="问题 · Question",
+                    placeholder="例如：2024年自贡地区生产总值增长多少？ / e.g. What is Zigong's 2025 GDP target?",
+                    max_length=MAX_QUESTION,
+                    elem_id="zgqa-question",
+                )
+                with gr.Row():
+                    send = gr.Button("提问 · Ask", variant="primary", elem_id="zgqa-send")
+                    reset = gr.Button("新对话 · New chat")
+                gr.Examples(EXAMPLES, inputs=box, label="示例 · Examples")
+            with gr.Column(scale=2):
+                year = gr.Dropdown(
+                    [("全部年份 · All years", ALL), *((str(y), str(y)) for y in years)],
+                    value=ALL,
+                    label="报告年份 · Report year",
+                )
+                report = gr.Dropdown(
+                    [("全部报告 · All reports", ALL), *((f"{r.label}（{r.source}）", r.source) for r in reports)],
+                    value=ALL,
+                    label="报告 · Report",
+                )
+                panel = gr.HTML(sources_html(None), label="来源 · Sources", elem_id="zgqa-sources")
+        inputs = [box, chat, questions, year, report]
+        outputs = [chat, panel, questions, box]
+        for event in (box.submit, send.click):
+            event(
+                respond,
+                inputs,
+                outputs,
+                api_visibility="undocumented",
+                concurrency_limit=CONCURRENCY,
+                concurrency_id="qa",
+            )
+        reset.click(clear, None, outputs, api_visibility="private")
+        # gradio re-exports `api` without listing it in `__all__`.
+        gr.api(ask, api_name="ask", concurrency_limit=CONCURRENCY, concurrency_id="qa")  # type: ignore[attr-defined]
+    return demo
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="app.py", description="Serve the Zigong report QA chat.")
+    parser.add_argument("--host", help="address to bind (default: $ZGQA_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: $ZGQA_PORT or 7860)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up requests
+    try:
+        serve = ServeSettings.from_env()
+        print("Opening the index and loading the model ...", flush=True)
+        qa.retrieve("自贡")  # open the index and load the model now, not on the first question
+        demo = build_app()
+    except qa.ZgqaError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    host, port = args.host or serve.host, args.port or serve.port
+    print(f"Serving the chat on http://{host}:{port}/" + (" (login required)" if serve.auth else ""), flush=True)
+    demo.queue(default_concurrency_limit=CONCURRENCY).launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        auth=serve.auth,
+        auth_message="自贡报告问答 · Zigong report QA" if serve.auth else None,
+        ssr_mode=False,
+        css=CSS,
+        show_error=False,
+        footer_links=["api"],
+        quiet=True,  # its banner suggests `share=True`, which this app never uses
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

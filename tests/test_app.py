@@ -1,0 +1,214 @@
+"""The chat handlers of `app.py`, in process: what the chat and the sources panel show for an answer,
+a follow-up, a refusal, an injection attempt and an error; and the `ask` endpoint over
+`gradio_client`, which must return what `zgqa ask --json` prints."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import app
+import qa
+from qa.types import Answer, Citation
+from vectorstore.config import ServeSettings, Settings
+from vectorstore.errors import ZgqaError
+
+INJECTION = "<img src=x onerror=alert(1)> <script>alert(2)</script>"
+
+
+def _citation(n: int, text: str, support: tuple[str, ...] = ()) -> Citation:
+    return Citation(
+        n=n,
+        source="000_9a0a210a4c556ec2.txt",
+        title="自贡市人民政府2025年政府工作报告",
+        year=2025,
+        kind="work_report",
+        section="2025年政府工作报告 › 2024年工作回顾",
+        text=text,
+        line_start=33,
+        line_end=37,
+        support=support,
+    )
+
+
+# -- rendering, no model -------------------------------------------------------------------------
+
+
+def test_text_from_users_and_reports_is_shown_as_characters_not_markup() -> None:
+    shown = app.as_text(INJECTION + " **bold** [link](javascript:alert(3)) `code` $$x$$")
+    assert "<" not in shown and ">" not in shown  # no tag survives
+    assert "&lt;img src=x onerror=alert\\(1\\)&gt;" in shown
+    # Markdown syntax is escaped, so it renders as the characters typed
+    assert "\\*\\*bold\\*\\*" in shown and "\\[link\\]\\(javascript:alert\\(3\\)\\)" in shown
+    assert "\\`code\\`" in shown and "\\$\\$x\\$\\$" in shown
+
+
+def test_each_marker_links_to_its_source_and_the_answer_grows_a_sentence_at_a_time() -> None:
+    answer = Answer(
+        question="q",
+        text="据2025年政府工作报告，全市地区生产总值增长7.1%。[1]据2021年政府工作报告，增长4.0%。[2]",
+        found=True,
+        citations=(_citation(1, "x"), _citation(2, "y")),
+        understood="2020年自贡地区生产总值增长多少？",
+    )
+    grown = app.answer_pieces(answer)
+    assert len(grown) == 2 and grown[1].startswith(grown[0])
+    assert grown[0].startswith("*理解为：2020年自贡地区生产总值增长多少？*")
+    assert "[\\[1\\]](#zgqa-src-1)" in grown[0] and "[\\[2\\]](#zgqa-src-2)" in grown[1]
+    english = Answer(question="q", text="The reports do not contain this.", found=False, citations=(), language="en",
+                     understood="What was GDP in 2020?")
+    assert app.answer_pieces(english) == ["*Understood as: What was GDP in 2020?*\n\nThe reports do not contain this."]
+
+
+def test_the_sources_panel_shows_provenance_and_marks_the_supporting_sentence() -> None:
+    text = "过去一年，经济回升向好。全市地区生产总值增长7.1%，居全省第2位；<b>不是标签</b>。"
+    panel = app.sources_html(
+        Answer("q", "…[1]", True, (_citation(1, text, ("全市地区生产总值增长7.1%，居全省第2位；<b>不是标签</b>。",)),))
+    )
+    assert 'id="zgqa-src-1"' in panel
+    assert "自贡市人民政府2025年政府工作报告" in panel and "2025" in panel and "official report" in panel
+    assert "章节 Section: 2025年政府工作报告 › 2024年工作回顾" in panel
+    assert "source file: <code>000_9a0a210a4c556ec2.txt: lines 33–37</code>" in panel
+    assert "过去一年，经济回升向好。<mark>全市地区生产总值增长7.1%，居全省第2位；&lt;b&gt;不是标签&lt;/b&gt;。</mark>" in panel
+    assert "<b>不是标签" not in panel
+
+
+def test_a_refusal_says_so_in_the_panel_and_still_lists_the_closest_passages() -> None:
+    panel = app.sources_html(Answer("q", "报告中未找到相关内容。", False, (_citation(1, "a"), _citation(2, "b"))))
+    assert "报告中未找到相关内容" in panel and panel.count('class="zgqa-source"') == 2
+    assert "<mark>" not in panel  # the closest passages support nothing
+
+
+def test_serving_is_loopback_without_login_unless_configured() -> None:
+    assert ServeSettings.from_env({}) == ServeSettings("127.0.0.1", 7860, None, None)
+    assert ServeSettings.from_env({}).auth is None
+    s = ServeSettings.from_env({"ZGQA_USER": "ann", "ZGQA_PASSWORD": "pw", "ZGQA_PORT": "8080"})
+    assert s.auth == ("ann", "pw") and s.port == 8080 and "pw" not in repr(s)
+    with pytest.raises(ZgqaError, match="both ZGQA_USER and ZGQA_PASSWORD"):
+        ServeSettings.from_env({"ZGQA_USER": "ann"})
+    with pytest.raises(ZgqaError, match="port number"):
+        ServeSettings.from_env({"ZGQA_PORT": "99999"})
+
+
+# -- the handlers over the real index ------------------------------------------------------------
+
+
+@pytest.fixture
+def served(real_index: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """The app's settings (read from the environment, as `python app.py` reads them) on the real index."""
+    monkeypatch.setenv("ZGQA_SEEDS", str(real_index.seeds))
+    monkeypatch.setenv("ZGQA_INDEX", str(real_index.index))
+    monkeypatch.setenv("ZGQA_CACHE", str(real_index.cache))
+    yield real_index
+    qa.close()
+
+
+def _turn(
+    message: str, chat: list[dict[str, Any]] | None = None, questions: list[str] | None = None, year: str = "", source: str = ""
+) -> list[tuple[list[dict[str, Any]], str, list[str], str]]:
+    return list(app.respond(message, chat or [], questions or [], year, source))
+
+
+@pytest.mark.model
+def test_a_question_is_answered_progressively_with_its_sources(served: Settings) -> None:
+    steps = _turn("2024年自贡地区生产总值增长多少？")
+    first_chat, first_panel, _, _ = steps[0]
+    assert first_chat[-1]["content"] == app.SEARCHING and "Sources appear here" in first_panel
+    chat, panel, questions, box = steps[-1]
+    assert chat[0] == {"role": "user", "content": "2024年自贡地区生产总值增长多少？"}
+    assert "7.1%" in chat[-1]["content"] and "(#zgqa-src-1)" in chat[-1]["content"]
+    assert "2024年工作回顾" in panel and "000_9a0a210a4c556ec2.txt: lines" in panel and "<mark>" in panel
+    assert questions == ["2024年自贡地区生产总值增长多少？"] and box == ""
+
+
+@pytest.mark.model
+def test_follow_ups_use_the_conversation_and_say_how_they_were_understood(served: Settings) -> None:
+    chat, _, questions, _ = _turn("2024年自贡地区生产总值增长多少？")[-1]
+    chat, panel, questions, _ = _turn("那2020年呢？", chat, questions)[-1]
+    said = chat[-1]["content"]
+    assert said.startswith("*理解为：2020年自贡地区生产总值增长多少？*")
+    assert "2021年政府工作报告" in panel  # the 2020 figures are told in the 2021 report
+    chat, _, questions, _ = _turn("English please", chat, questions)[-1]
+    assert chat[-1]["content"].startswith("*Understood as: ") and "According to the 2021 government work report" in chat[-1]["content"]
+    assert len(questions) == 3 and len(chat) == 6
+
+
+@pytest.mark.model
+def test_an_unanswerable_question_is_refused_with_the_closest_passages(served: Settings) -> None:
+    chat, panel, _, _ = _turn("2024年自贡市最低工资标准是多少？")[-1]
+    assert chat[-1]["content"].startswith("报告中未找到相关内容")
+    assert "报告中未找到相关内容 · The reports do not contain this" in panel and 'class="zgqa-source"' in panel
+
+
+@pytest.mark.model
+def test_an_injection_attempt_is_shown_as_text_everywhere(served: Settings) -> None:
+    chat, panel, _, _ = _turn(INJECTION)[-1]
+    assert "<img" not in chat[0]["content"] and "&lt;img src=x onerror=alert\\(1\\)&gt;" in chat[0]["content"]
+    assert "<img" not in chat[-1]["content"] and "<script" not in chat[-1]["content"]
+    assert "<img" not in panel and "<script" not in panel
+
+
+@pytest.mark.model
+def test_errors_are_chat_messages_and_the_filters_apply(served: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    chat, _, questions, box = _turn("   ")[-1]
+    assert chat[-1]["content"].startswith("⚠️ The question is empty") and questions == []
+    chat, panel, _, _ = _turn("地区生产总值增长多少？", year="2017")[-1]
+    assert "2017" in panel and "2025年政府工作报告" not in panel
+    chat, panel, _, _ = _turn("地区生产总值增长多少？", source="003_80c5026a2abaecef.txt")[-1]
+    assert panel.count("003_80c5026a2abaecef.txt") == panel.count('class="zgqa-source"') > 0
+
+    def broken(*args: Any, **kwargs: Any) -> Answer:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(qa, "ask", broken)
+    chat, _, _, box = _turn("2024年自贡地区生产总值增长多少？")[-1]
+    assert "Something went wrong" in chat[-1]["content"] and "disk on fire" not in chat[-1]["content"]
+    assert "Traceback" not in chat[-1]["content"] and box == "2024年自贡地区生产总值增长多少？"  # kept to retry
+
+
+@pytest.mark.model
+def test_the_ask_endpoint_returns_what_zgqa_ask_json_prints(app_url: str, served: Settings) -> None:
+    from gradio_client import Client
+
+    question = "What is Zigong's 2025 GDP target?"
+    cli = subprocess.run(
+        [str(Path(sys.executable).with_name("zgqa")), "ask", question, "--json"],
+        capture_output=True, text=True, check=True, timeout=120,
+    )
+    client = Client(app_url, verbose=False)
+    got = client.predict(question, api_name="/ask")
+    assert got == json.loads(cli.stdout)
+    assert got["found"] and got["citations"][0]["line_start"] > 0
+    follow = client.predict("那2020年呢？", ["2024年自贡地区生产总值增长多少？"], api_name="/ask")
+    assert follow["understood"] == "2020年自贡地区生产总值增长多少？" and follow["found"]
+    with pytest.raises(Exception, match="No report delivered in 2019"):
+        client.predict("GDP?", None, 2019, api_name="/ask")
+
+
+def test_without_an_index_the_app_says_what_to_run_instead_of_serving(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ZGQA_INDEX": str(tmp_path / "none"), "ZGQA_CACHE": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "app.py", "--port", "1"], cwd=Path(app.__file__).parent, env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    assert "zgqa build" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.model
+def test_with_a_login_configured_nothing_is_served_without_it(real_index: Settings, tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    from tests.conftest import serve_app
+
+    with serve_app(real_index, tmp_path / "app.log", {"ZGQA_USER": "ann", "ZGQA_PASSWORD": "s3cret"}) as url:
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client raises a ValueError or an httpx error by version
+            Client(url, verbose=False)
+        answer = Client(url, auth=("ann", "s3cret"), verbose=False).predict("2024年自贡地区生产总值增长多少？", api_name="/ask")
+        assert "7.1%" in answer["text"]

@@ -1,0 +1,116 @@
+"""The chat in a real browser: `python app.py` on a free loopback port, driven by headless Debian
+Chromium through Playwright. It asks what a person would ask and checks what they would see.
+
+No browser is downloaded: Playwright is given Debian's `/usr/bin/chromium`, which `.ci/run`
+installs. Without it this test fails, never skips: a UI nobody looked at is not tested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.model
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps dialing Google on a closed network.
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+INJECTION = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    assert CHROMIUM.exists(), (
+        f"{CHROMIUM} is missing: `apt-get install chromium chromium-driver` (.ci/run installs it); "
+        "the browser test does not download a browser"
+    )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Chat:
+    """A person at the chat: types, presses Enter, waits for the answer to finish."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.dialogs: list[str] = []
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def ask(self, question: str) -> tuple[str, str]:
+        """The answer's text and the sources panel's text, as shown."""
+        before = self.page.locator("#zgqa-chat [data-testid='bot']").count()
+        box = self.page.locator("#zgqa-question textarea")
+        box.fill(question)
+        box.press("Enter")
+        self.page.wait_for_function(
+            """([before, searching]) => {
+                const bots = document.querySelectorAll("#zgqa-chat [data-testid='bot']");
+                return bots.length > before && !bots[bots.length - 1].innerText.includes(searching)
+                    && !document.querySelector("#zgqa-chat .pending");
+            }""",
+            arg=[before, "Searching the reports"],
+            timeout=30_000,
+        )
+        self.page.wait_for_timeout(300)  # the last yield carries the sources panel
+        answer = self.page.locator("#zgqa-chat [data-testid='bot']").last.inner_text()
+        return answer, self.page.locator("#zgqa-sources").inner_text()
+
+
+def test_a_person_asks_in_chinese_and_english_and_gets_cited_answers_refusals_and_no_injection(
+    app_url: str, browser: Any, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    chat = Chat(page)
+    page.goto(app_url)
+    page.wait_for_selector("#zgqa-question textarea")
+
+    answer, sources = chat.ask("2024年自贡地区生产总值增长多少？")
+    assert "7.1%" in answer and "[1]" in answer
+    assert "2025年政府工作报告 › 2024年工作回顾" in sources
+    assert "000_9a0a210a4c556ec2.txt: lines" in sources and "official report" in sources
+    assert page.locator("#zgqa-sources mark").first.inner_text().find("7.1%") >= 0
+    # [1] leads to its source
+    page.locator("#zgqa-chat [data-testid='bot']").last.get_by_role("link", name="[1]").click()
+    page.wait_for_function("() => location.hash === '#zgqa-src-1'")
+    assert page.locator("#zgqa-src-1").is_visible()
+
+    answer, sources = chat.ask("那2020年呢？")
+    assert "理解为：2020年自贡地区生产总值增长多少？" in answer and "2021年政府工作报告" in sources
+
+    answer, sources = chat.ask("What is Zigong's 2025 GDP target?")
+    assert "According to the 2025 government work report" in answer and "2000亿元" in answer
+    assert "lines" in sources
+
+    answer, sources = chat.ask("2024年自贡市最低工资标准是多少？")
+    assert answer.startswith("报告中未找到相关内容")
+    assert "The reports do not contain this" in sources and "source file:" in sources
+
+    answer, _ = chat.ask(INJECTION)
+    assert answer.startswith(("报告中未找到相关内容", "The reports do not contain this"))  # no tag is a question
+    user = page.locator("#zgqa-chat [data-testid='user']").last.inner_text()
+    assert INJECTION in user  # shown as the characters typed
+    assert page.locator("#zgqa-chat img[src='x'], #zgqa-sources img[src='x']").count() == 0
+    assert chat.dialogs == []  # nothing ran
+
+    shot = tmp_path / "chat.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    page.close()
