@@ -213,6 +213,8 @@ def build_app() -> gr.Blocks:
                 concurrency_id="qa",
             )
         reset.click(clear, None, outputs, api_visibility="private")
+        # The chat's own trash button empties the chat; the follow-up history must go with it.
+        chat.clear(clear, None, outputs, api_visibility="private")
         # gradio re-exports `api` without listing it in `__all__`.
         gr.api(ask, api_name="ask", concurrency_limit=CONCURRENCY, concurrency_id="qa")  # type: ignore[attr-defined]
     return demo

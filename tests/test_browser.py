@@ -113,4 +113,10 @@ def test_a_person_asks_in_chinese_and_english_and_gets_cited_answers_refusals_an
     shot = tmp_path / "chat.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+
+    # Emptying the chat with its own button forgets the conversation: no follow-up of a cleared chat.
+    page.locator("#zgqa-chat button[aria-label='Clear']").click()
+    page.wait_for_function("() => document.querySelectorAll(\"#zgqa-chat [data-testid='bot']\").length === 0")
+    answer, _ = chat.ask("那2020年呢？")
+    assert "理解为" not in answer
     page.close()

