@@ -212,3 +212,11 @@ def test_with_a_login_configured_nothing_is_served_without_it(real_index: Settin
             Client(url, verbose=False)
         answer = Client(url, auth=("ann", "s3cret"), verbose=False).predict("2024年自贡地区生产总值增长多少？", api_name="/ask")
         assert "7.1%" in answer["text"]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("example", app.EXAMPLES)
+def test_every_example_question_offered_is_answered(served: Settings, example: str) -> None:
+    chat, panel, _, _ = _turn(example)[-1]
+    assert "[\\[1\\]](#zgqa-src-1)" in chat[-1]["content"], chat[-1]["content"]
+    assert "The reports do not contain this" not in panel
