@@ -150,3 +150,11 @@ def test_an_english_question_gets_its_frame_in_english_and_its_quotation_in_chin
 def test_a_question_of_bare_numbers_and_markup_names_nothing_and_is_refused(fake_index: Any, question: str) -> None:
     answer = _ask(fake_index, question)
     assert not answer.found and answer.citations  # still shows what is closest
+
+
+def test_a_result_is_not_given_as_the_target_asked_for(fake_index: Any) -> None:
+    # The reports hold 2024's GDP growth (7.1%, in the 2025 report's review) but no 2024 target.
+    answer = _ask(fake_index, "2024年自贡地区生产总值的目标是多少？")
+    assert not answer.found and "7.1%" not in answer.text
+    target = _ask(fake_index, "2025年自贡地区生产总值的目标是多少？")
+    assert target.found and "2000亿元" in target.text
