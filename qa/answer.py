@@ -74,6 +74,11 @@ OTHER_YEAR = 0.3
 # A target's clause for a question about results (or the reverse) counts this much: "截至2025年底
 # 累计建成了多少" is not answered by the 2025 plan's "建成…10个以上".
 TENSE_PENALTY = 0.5
+# A clause giving an average over years ("年均增长7.3%", the five-year plan's) for a question about
+# one year's figure counts this much: it is not that year's growth, though it holds the same words.
+AVERAGE_PENALTY = 0.3
+_GROWTH_ASKED = re.compile(r"增长|增速|增幅|\bgr[oe]w|\bgrowth|\bincrease|\brise|\brose", re.IGNORECASE)
+_AVERAGE = re.compile(r"年均|平均|\baverage|\bper year|\bannual(?:ly)?\b|\beach year", re.IGNORECASE)
 
 _ASKS_FIGURE = re.compile(
     r"多少|几|比例|比重|占比|率|增长|增速|规模|排名|第几|总额|总量|金额|数量|人数|户数|哪一年|哪年|何时|什么时候|"
@@ -265,6 +270,8 @@ class Composer:
                 if window is None or window.text in exclude:
                     continue
                 window = replace(window, sentence=sentence)
+                if len(years) == 1 and "年均" in window.text and not _AVERAGE.search(query.search_text):
+                    window = replace(window, score=window.score * AVERAGE_PENALTY)
                 # Only what can speak for the year asked about is a candidate at all.
                 if not _speaks_for(query, passages[i], window, years):
                     continue
@@ -345,6 +352,15 @@ def _gives_what_is_asked(query: Query, passages: Sequence[Passage], windows: lis
     ):
         # A result is no answer to "what was the target": "增长7.1%" from a year's review, given for its
         # target, is a wrong figure however well it is quoted.
+        return False
+    if (
+        len(query.years) == 1
+        and _GROWTH_ASKED.search(query.search_text)
+        and not _AVERAGE.search(query.search_text)
+        and all("年均" in w.text for w in windows)
+    ):
+        # One year's growth is not the average over five ("年均增长10.6%" for 2016): the figure asked
+        # for is not there.
         return False
     counted = _counted(query)
     # What is counted must be in a clause with a figure: "3所优质民办学校…四川轻化工大学" does not say

@@ -158,3 +158,13 @@ def test_a_result_is_not_given_as_the_target_asked_for(fake_index: Any) -> None:
     assert not answer.found and "7.1%" not in answer.text
     target = _ask(fake_index, "2025年自贡地区生产总值的目标是多少？")
     assert target.found and "2000亿元" in target.text
+
+
+def test_one_years_growth_is_not_answered_with_a_five_year_average(fake_index: Any) -> None:
+    answer = _ask(fake_index, "What was Zigong's GDP growth in 2020?")
+    assert answer.found and "3.9%" in answer.text and "年均" not in answer.text
+    # 2016's own income growth is not in the reports; the 2011-2015 average (年均增长10.6%) is not it.
+    refused = _ask(fake_index, "2016年自贡城镇居民人均可支配收入增长多少？")
+    assert not refused.found and "10.6%" not in refused.text
+    average = _ask(fake_index, "“十三五”期间自贡地区生产总值年均增长多少？")
+    assert average.found and "年均增长7.3%" in average.text
