@@ -77,13 +77,19 @@ TENSE_PENALTY = 0.5
 # A clause giving an average over years ("年均增长7.3%", the five-year plan's) for a question about
 # one year's figure counts this much: it is not that year's growth, though it holds the same words.
 AVERAGE_PENALTY = 0.3
+# A clause counting what was added ("新增规模以上工业企业34户", "全年新培育…企业31户"), not what there is.
+_ADDED = re.compile(r"(?:全年|当年|今年|\d{4}年)?(?:累计)?新(?:增|建|引进|培育|签约|开工|认定|招引|入规|投产|落地)")
+_NEW = re.compile(r"新|\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
 _GROWTH_ASKED = re.compile(r"增长|增速|增幅|\bgr[oe]w|\bgrowth|\bincrease|\brise|\brose", re.IGNORECASE)
 _AVERAGE = re.compile(r"年均|平均|\baverage|\bper year|\bannual(?:ly)?\b|\beach year", re.IGNORECASE)
 
 _ASKS_FIGURE = re.compile(
     r"多少|几|比例|比重|占比|率|增长|增速|规模|排名|第几|总额|总量|金额|数量|人数|户数|哪一年|哪年|何时|什么时候|"
     r"\b(?:how many|how much|how fast|what share|what percentage|percent|rate|growth|grow|rank|number|amount|"
-    r"when|which year)\b",
+    r"when|which year)\b|"
+    # "What was Zigong's population?" asks for a figure as surely as "多少": English names the quantity.
+    r"\bwhat (?:was|is|were|are)\b.*\b(?:population|gdp|output|revenue|income|investment|expenditure|spending|"
+    r"volume|total|value|size|level|ratio|proportion|share|coverage)\b",
     re.IGNORECASE,
 )
 # A question about a rate of change or a share; any other figure question asks how much there is.
@@ -345,7 +351,12 @@ def _gives_what_is_asked(query: Query, passages: Sequence[Passage], windows: lis
     unit = _UNIT.search(query.normalized)
     if unit is not None:
         wanted = "元" if unit.group(1) == "钱" else unit.group(1)
-        if re.search(rf"\d[\d.,]*\s*[万亿千百]*\s*[余多]?\s*{wanted}", text) is None:
+        amount = re.compile(rf"\d[\d.,]*\s*[万亿千百]*\s*[余多]?\s*{wanted}")
+        if amount.search(text) is None:
+            return False
+        # "有多少户" asks how many there are; "新增…34户" says how many were added in a year.
+        counts = [seg for seg in re.split(r"[，；。]", text) if amount.search(seg)]
+        if not _NEW.search(query.search_text) and all(_ADDED.match(seg.strip()) for seg in counts):
             return False
     if query.wants_target and not any(
         tense(passages[w.passage]) != "review" or _AIMED.search(w.sentence or w.text) for w in windows

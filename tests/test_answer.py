@@ -168,3 +168,19 @@ def test_one_years_growth_is_not_answered_with_a_five_year_average(fake_index: A
     assert not refused.found and "10.6%" not in refused.text
     average = _ask(fake_index, "“十三五”期间自贡地区生产总值年均增长多少？")
     assert average.found and "年均增长7.3%" in average.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "自贡规模以上工业企业有多少户？",  # the reports say how many were added (新增…34户), not how many there are
+        "What was Zigong's population in 2024?",  # a quantity asked for in English; no clause gives it
+    ],
+)
+def test_a_figure_of_another_kind_is_not_given_for_the_one_asked(fake_index: Any, question: str) -> None:
+    assert not _ask(fake_index, question).found
+
+
+def test_a_question_about_what_was_added_gets_the_added_count(fake_index: Any) -> None:
+    answer = _ask(fake_index, "2024年自贡新增规模以上工业企业多少户？")
+    assert answer.found and "新增规模以上工业企业34户" in answer.text
