@@ -30,7 +30,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from qa.question import normalize, understand
+from qa.question import YEAR, normalize, understand
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,6 @@ class Understood:
 MAX_ZH_BODY = 20
 MAX_EN_WORDS = 8
 
-# Years as question.py counts them, but a number followed by an amount (2000亿元, 2000多) is no year.
-_YEAR = re.compile(r"(?<![\d.])((?:19[89]|20[0-4])\d)(?!\.?\d)(?!\s*(?:%|[亿万千百十元多余]))")
 # Numbers written like years that the rewrite cannot move: a span (2016-2020年), any 年 number the
 # year pattern refuses (2050年), relative years. Replacing around them would make nonsense.
 _UNMOVABLE = re.compile(
@@ -205,7 +203,7 @@ def _language_switch(text: str) -> str | None:
 
 
 def _years(text: str) -> tuple[int, ...]:
-    return tuple(dict.fromkeys(int(y) for y in _YEAR.findall(text)))
+    return tuple(dict.fromkeys(int(y) for y in YEAR.findall(text)))
 
 
 def _follow_up(text: str) -> _FollowUp | None:
@@ -267,7 +265,7 @@ def _split_zh(clause: str) -> tuple[str, str, str]:
     if predicate is None:
         return clause[:end], "", ""
     subject = rest[: predicate.start()].strip(" 的")
-    if not subject or _YEAR.search(subject):
+    if not subject or YEAR.search(subject):
         # "增速2020年和2024年分别是多少": a year inside the subject would be swapped away with it.
         return clause[:end], "", ""
     return clause[:end], subject, rest[predicate.start() :]
@@ -334,7 +332,7 @@ def _switch_years(text: str, lang: str, old: tuple[int, ...], new: tuple[int, ..
         return None
     # One pass with a mapping, so swapping 2020 and 2024 cannot turn both into the same year.
     mapping = {str(o): str(n) for o, n in zip(old, new, strict=True)}
-    return _YEAR.sub(lambda m: mapping.get(m.group(1), m.group(1)), text)
+    return YEAR.sub(lambda m: mapping.get(m.group(1), m.group(1)), text)
 
 
 _FULL_WIDTH = str.maketrans("?,!:;", "？，！：；")

@@ -26,8 +26,8 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _PERIODS = {"十二五": (2011, 2015), "十三五": (2016, 2020), "十四五": (2021, 2025), "十五五": (2026, 2030)}
 _LATIN = re.compile(r"[A-Za-z]")
 # Years these reports talk about (the 2035 long-range goals included); a bare 4-digit number such
-# as 1230 (亿元) is not a year.
-_YEAR = re.compile(r"(?<![\d.])((?:19[89]|20[0-4])\d)(?![\d.%])")
+# as 1230 (亿元) is not a year, nor an amount that happens to look like one (2000亿元, 2010万人次).
+YEAR = re.compile(r"(?<![\d.])((?:19[89]|20[0-4])\d)(?!\.?\d)(?!\s*(?:%|[亿万千百十元多余]))")
 # `2016—2020年`, `2016-2020`, `2016至2020年`: one period, not two years to compare.
 _RANGE = re.compile(r"((?:19|20)\d\d)\s*(?:年)?\s*(?:[-—–~～到至]|to)\s*((?:19|20)\d\d)")
 # A question that speaks of reports ("2017年政府工作报告", "三份政府工作报告", "the 2021 report")
@@ -141,7 +141,7 @@ def understand(question: str) -> Query:
     lang = "zh" if _CJK.search(normalized) or not _LATIN.search(normalized) else "en"
     in_ranges = {int(y) for pair in _RANGE.findall(normalized) for y in pair}
     years: list[int] = []
-    for match in _YEAR.finditer(normalized):
+    for match in YEAR.finditer(normalized):
         year = int(match.group(1))
         if year not in in_ranges and year not in years:
             years.append(year)

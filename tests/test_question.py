@@ -22,6 +22,9 @@ from qa.question import normalize, understand
         # A period is one span, not two years to compare; 1230 (亿元) is no year.
         ("2016-2020年累计完成投资多少？", (), ()),
         ("地区生产总值实现1230亿元是哪一年？", (), ()),
+        # An amount that looks like a year is no year either: this asks about 2025 alone, no comparison.
+        ("2025年自贡地区生产总值的目标是突破2000亿元吗？", (2025,), (2025, 2026)),
+        ("全年接待游客超2010万人次是哪一年？", (), ()),
     ],
 )
 def test_years_point_to_the_reports_that_hold_them(question: str, years: tuple[int, ...], preferred: tuple[int, ...]) -> None:
