@@ -168,6 +168,9 @@ def test_one_years_growth_is_not_answered_with_a_five_year_average(fake_index: A
     assert not refused.found and "10.6%" not in refused.text
     average = _ask(fake_index, "“十三五”期间自贡地区生产总值年均增长多少？")
     assert average.found and "年均增长7.3%" in average.text
+    # "average annual" is 年均 however the words around it run (not 平均水平 + 全年).
+    english = _ask(fake_index, "What was the average annual GDP growth during the 13th Five-Year Plan?")
+    assert english.found and "年均增长7.3%" in english.text and "2021 government work report" in english.text
 
 
 @pytest.mark.parametrize(
