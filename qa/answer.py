@@ -179,9 +179,7 @@ class Composer:
                     support[passage.id].append(window.sentence)
         if not sentences:
             return refusal(query.text, passages, coverage=coverage, language=lang)
-        text = "".join(f"{s}[{cited.index(p) + 1}]" for s, p in sentences)
-        if lang == "en":
-            text = " ".join(f"{s}[{cited.index(p) + 1}]" for s, p in sentences)
+        text = (" " if lang == "en" else "").join(f"{s}[{cited.index(p) + 1}]" for s, p in sentences)
         citations = tuple(Citation.of(n, p, tuple(support[p.id])) for n, p in enumerate(cited, 1))
         return Answer(
             question=query.text, text=text, found=True, citations=citations, coverage=coverage, language=lang
