@@ -27,6 +27,7 @@ import gradio as gr
 
 import qa
 from qa.api import MAX_QUESTION
+from qa.types import NEWS
 from vectorstore.config import ServeSettings
 
 log = logging.getLogger("zgqa.app")
@@ -92,7 +93,7 @@ def sources_html(answer: qa.Answer | None) -> str:
             "最接近的段落 · Closest passages:</div>"
         )
     for c in answer.citations:
-        kind = NEWS_KIND if c.kind == "news" else KINDS.get(c.kind, c.kind)
+        kind = NEWS_KIND if c.kind == NEWS else KINDS.get(c.kind, c.kind)
         parts.append(
             f'<section class="zgqa-source" id="zgqa-src-{c.n}">'
             f"<div><b>[{c.n}]</b> {html.escape(c.title)}</div>"
