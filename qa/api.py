@@ -2,7 +2,8 @@
 model) once per settings; later calls, from any thread, reuse them.
 
 The answer chain is LangChain's retrieval chain: the hybrid retriever, then the extractive composer
-as the combining step, so a generative step can take the composer's place without touching retrieval.
+as the combining step, or, when a language model is configured (`ZGQA_GENERATOR`), prompt -> model
+-> verification (`qa.generation`) in its place, retrieval untouched.
 
 Leaves out: building the index (`zgqa build`, `vectorstore.build`) and the UI.
 """
@@ -10,7 +11,7 @@ Leaves out: building the index (`zgqa build`, `vectorstore.build`) and the UI.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,7 +20,7 @@ from qa.conversation import understand_turn
 from qa.question import understand
 from qa.retrieval import DEFAULT_K, HybridRetriever, Index
 from qa.types import Answer, Passage, Source
-from vectorstore.config import Settings
+from vectorstore.config import GeneratorSettings, Settings
 from vectorstore.errors import ZgqaError
 from vectorstore.store import open_store
 
@@ -39,16 +40,27 @@ class QuestionError(ZgqaError):
 class _Engine:
     index: Index
     composer: Composer
-    chains: dict[tuple[int, int | None, str | None], Any] = field(default_factory=dict)
+    chains: dict[tuple[int, int | None, str | None, GeneratorSettings], Any] = field(default_factory=dict)
+    generators: dict[GeneratorSettings, Any] = field(default_factory=dict)
 
-    def chain(self, k: int, year: int | None, source: str | None) -> Any:
-        key = (k, year, source)
-        if key not in self.chains:
-            from langchain_classic.chains import create_retrieval_chain
+    def chain(self, k: int, year: int | None, source: str | None, generator: GeneratorSettings) -> Any:
+        key = (k, year, source, generator)
+        with _lock:
+            if key not in self.chains:
+                from langchain_classic.chains import create_retrieval_chain
 
-            retriever = HybridRetriever(index=self.index, k=k, year=year, source=source)
-            self.chains[key] = create_retrieval_chain(retriever, self.composer.runnable())
-        return self.chains[key]
+                retriever = HybridRetriever(index=self.index, k=k, year=year, source=source)
+                step = self.generator(generator).runnable() if generator.enabled else self.composer.runnable()
+                self.chains[key] = create_retrieval_chain(retriever, step)
+            return self.chains[key]
+
+    def generator(self, settings: GeneratorSettings) -> Any:
+        """The model step for these settings, opened once (a local GGUF model loads once)."""
+        if settings not in self.generators:
+            from qa.generation import Generator, chat_model
+
+            self.generators[settings] = Generator(chat_model(settings), self.composer, settings.name)
+        return self.generators[settings]
 
 
 _engines: dict[Settings, _Engine] = {}
@@ -63,6 +75,8 @@ def ask(
     source: str | None = None,
     history: Sequence[str] | None = None,
     settings: Settings | None = None,
+    generator: GeneratorSettings | None = None,
+    on_token: Callable[[str], None] | None = None,
 ) -> Answer:
     """A short cited answer, or a refusal listing the closest passages.
 
@@ -70,12 +84,23 @@ def ask(
     user's earlier questions of the conversation, oldest first, as typed: a follow-up ("那2020年呢？",
     "What about exports?", "English please") is rewritten with it, deterministically, and the answer's
     `understood` says how.
+
+    `generator` (default: from the environment, `ZGQA_GENERATOR`) picks who writes the answer: the
+    extractive answerer, or a language model whose answer is verified before it is returned; its
+    tokens are handed to `on_token` as they are generated (the draft, not yet verified).
     """
     question = _checked(question, k)
     earlier = _history(history)
     turn = understand_turn(question, earlier)
+    generator = generator or GeneratorSettings.from_env()
+    chain = _engine(settings).chain(k, year, source, generator)
+    config: dict[str, Any] = {}
+    if on_token is not None and generator.enabled:
+        from qa.generation import TokenStream
+
+        config["callbacks"] = [TokenStream(on_token)]
     # A filter that matches no report raises ZgqaError from inside the chain, with what there is.
-    result = _engine(settings).chain(k, year, source).invoke({"input": turn.question, "language": turn.language})
+    result = chain.invoke({"input": turn.question, "language": turn.language}, config)
     answer = result["answer"]
     assert isinstance(answer, Answer)
     return replace(answer, question=question, understood=turn.question if turn.rewritten else None)

@@ -171,7 +171,11 @@ def _ask(settings: Settings, question: str, *, k: int, year: int | None, source:
     if as_json:
         print(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
         return
+    if answer.note:
+        print(f"({answer.note})")
     print(answer.text)
+    for removed in answer.unverified:
+        print(f"  removed, unverified: {removed}")
     if answer.citations:
         print()
     for c in answer.citations:

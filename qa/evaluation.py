@@ -71,6 +71,10 @@ class Outcome:
     seconds: float
     answer: str = ""
     coverage: float | None = None  # the answerer's evidence measure, where it reports one
+    # For a generated answer: the model's sentences verification removed, and whether the extractive
+    # answer had to stand in. None when the answerer is not a model.
+    unverified: int | None = None
+    fell_back: bool | None = None
 
 
 @dataclass
@@ -102,6 +106,12 @@ class Report:
         rows.append(
             f"unanswerable refused: {summary['refusal_accuracy_text']}; false refusals: {summary['false_refusals']}"
         )
+        if "unverified_sentences" in summary:
+            rows.append(
+                f"generated: {summary['unverified_sentences']} sentences removed as unverified "
+                f"(in {summary['answers_with_unverified']} answers); "
+                f"{summary['fallbacks']} answers fell back to the extractive answer"
+            )
         return "\n".join(rows)
 
 
@@ -205,10 +215,13 @@ def evaluate(
                 text = normalize_fact(answer.text)
                 facts = found and all(normalize_fact(f) in text for f in q.answer_facts)
                 cited = found and any(on_target(c, q) for c in answer.citations)
+        generated = answer is not None and getattr(answer, "generator", "extractive") != "extractive"
         report.outcomes.append(
             Outcome(
                 q.id, q.type, rank if q.answerable else None, facts, cited, found, seconds,
                 answer.text if answer is not None else "", getattr(answer, "coverage", None),
+                len(getattr(answer, "unverified", ())) if generated else None,
+                bool(getattr(answer, "fell_back", False)) if generated else None,
             )
         )
         if progress is not None:
@@ -234,6 +247,11 @@ def _scores(outcomes: list[Outcome]) -> dict[str, Any]:
     out["false_refusals"] = sum(1 for o in answerable if o.found is False)
     out["refusal_accuracy"] = refused_ok / len(unanswerable) if unanswerable and asked else None
     out["refusal_accuracy_text"] = f"{refused_ok}/{len(unanswerable)}" if asked else "n/a"
+    generated = [o for o in outcomes if o.unverified is not None]
+    if generated:
+        out["unverified_sentences"] = sum(o.unverified or 0 for o in generated)
+        out["answers_with_unverified"] = sum(1 for o in generated if o.unverified)
+        out["fallbacks"] = sum(1 for o in generated if o.fell_back)
     return out
 
 

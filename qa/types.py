@@ -91,6 +91,15 @@ class Answer:
     # -> "2020年自贡地区生产总值增长多少？"); None when it was answered as asked.
     understood: str | None = None
     language: str = "zh"  # the language of the answer's own words; quotations stay in Chinese
+    # Who wrote it: "extractive" (the default answerer) or the configured model ("openai:qwen2.5").
+    generator: str = "extractive"
+    # A model's sentences that verification removed, each with why ("6.5 not in the passages it cites").
+    unverified: tuple[str, ...] = ()
+    # What a reader should know about how this answer came to be (the model's answer could not be
+    # verified, or the model was unavailable, so this is the extractive answer); "" when nothing.
+    note: str = ""
+    fell_back: bool = False  # a model was configured but this is the extractive answer
+    draft: str = ""  # the model's text as it was generated, before verification
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +109,11 @@ class Answer:
             "text": self.text,
             "found": self.found,
             "coverage": round(self.coverage, 3),
+            "generator": self.generator,
+            "note": self.note,
+            "fell_back": self.fell_back,
+            "unverified": list(self.unverified),
+            "draft": self.draft,
             "citations": [{**asdict(c), "support": list(c.support)} for c in self.citations],
         }
 

@@ -95,3 +95,80 @@ class ServeSettings:
         if bool(user) != bool(password):
             raise ZgqaError("Set both ZGQA_USER and ZGQA_PASSWORD for a login, or neither.")
         return cls(host=env.get("ZGQA_HOST") or DEFAULT_HOST, port=int(port), user=user, password=password)
+
+
+GENERATORS = ("none", "openai", "llama-cpp")
+DEFAULT_MAX_TOKENS = 256
+DEFAULT_LLM_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class GeneratorSettings:
+    """Which language model, if any, writes the answers (`qa.generation`); the extractive answerer is
+    the default and the fallback.
+
+    - `ZGQA_GENERATOR`: `none` (default), `openai` (any OpenAI-compatible endpoint: Ollama, vLLM,
+      llama.cpp's server, a hosted Qwen or DeepSeek) or `llama-cpp` (a local GGUF file, in process;
+      needs the `llm` extra).
+    - `ZGQA_LLM_MODEL`: the model name the endpoint serves (required for `openai`).
+    - `ZGQA_LLM_BASE_URL`: the endpoint, e.g. `http://127.0.0.1:11434/v1` (default: OpenAI's own).
+    - `ZGQA_LLM_API_KEY` (or `OPENAI_API_KEY`): the key; a local endpoint that wants none gets a dummy.
+    - `ZGQA_LLM_GGUF`: the GGUF file for `llama-cpp`.
+    - `ZGQA_LLM_MAX_TOKENS` (default 256), `ZGQA_LLM_TIMEOUT` in seconds (default 120).
+    """
+
+    kind: str = "none"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    gguf: Path | None = None
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    timeout: float = DEFAULT_LLM_TIMEOUT
+
+    def __post_init__(self) -> None:
+        if self.kind not in GENERATORS:
+            raise ZgqaError(f"The generator is one of {', '.join(GENERATORS)}, not {self.kind!r}.")
+        if self.kind == "openai" and not self.model:
+            raise ZgqaError("An OpenAI-compatible generator needs a model name: set ZGQA_LLM_MODEL.")
+        if self.kind == "llama-cpp" and (self.gguf is None or not self.gguf.is_file()):
+            where = f"{self.gguf} is not a file" if self.gguf else "it is not set"
+            raise ZgqaError(f"The llama-cpp generator needs a GGUF file in ZGQA_LLM_GGUF: {where}.")
+        if self.max_tokens < 16:
+            raise ZgqaError(f"ZGQA_LLM_MAX_TOKENS must be at least 16, not {self.max_tokens}.")
+        if not self.timeout > 0:
+            raise ZgqaError(f"ZGQA_LLM_TIMEOUT must be a positive number of seconds, not {self.timeout}.")
+
+    @property
+    def enabled(self) -> bool:
+        return self.kind != "none"
+
+    @property
+    def name(self) -> str:
+        """How answers name their writer: `openai:qwen2.5:7b`, `llama-cpp:gemma.gguf`, or `extractive`."""
+        if self.kind == "openai":
+            return f"openai:{self.model}"
+        if self.kind == "llama-cpp" and self.gguf is not None:
+            return f"llama-cpp:{self.gguf.name}"
+        return "extractive"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> GeneratorSettings:
+        env = os.environ if environ is None else environ
+        tokens = env.get("ZGQA_LLM_MAX_TOKENS") or str(DEFAULT_MAX_TOKENS)
+        if not tokens.isdigit():
+            raise ZgqaError(f"ZGQA_LLM_MAX_TOKENS must be a whole number, not {tokens!r}.")
+        timeout = env.get("ZGQA_LLM_TIMEOUT") or str(DEFAULT_LLM_TIMEOUT)
+        try:
+            seconds = float(timeout)
+        except ValueError:
+            raise ZgqaError(f"ZGQA_LLM_TIMEOUT must be a number of seconds, not {timeout!r}.") from None
+        gguf = env.get("ZGQA_LLM_GGUF")
+        return cls(
+            kind=(env.get("ZGQA_GENERATOR") or "none").strip().lower(),
+            model=env.get("ZGQA_LLM_MODEL") or None,
+            base_url=env.get("ZGQA_LLM_BASE_URL") or None,
+            api_key=env.get("ZGQA_LLM_API_KEY") or env.get("OPENAI_API_KEY") or None,
+            gguf=Path(gguf).expanduser() if gguf else None,
+            max_tokens=int(tokens),
+            timeout=seconds,
+        )
