@@ -18,8 +18,10 @@ from __future__ import annotations
 import argparse
 import html
 import logging
+import queue
 import re
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -40,6 +42,8 @@ EXAMPLES = [
 ]
 ALL = ""  # the filter value meaning "no filter"
 SEARCHING = "正在检索报告… · Searching the reports…"
+DRAFTING = "*模型生成中，尚未核实 · The model is writing; not yet verified:*\n\n"
+REMOVED = "已删除无法核实的句子 · Removed, could not be verified:"
 FAILED = "⚠️ 内部错误，已记录。· Something went wrong; it has been logged."
 KINDS = {"work_report": "政府工作报告 · official report", "plan_report": "计划报告 · official report"}
 NEWS_KIND = "新闻报道 · news article (secondary source)"
@@ -72,6 +76,8 @@ def answer_pieces(answer: qa.Answer) -> list[str]:
     if answer.understood:
         said = "Understood as: " if answer.language == "en" else "理解为："
         head = f"*{said}{as_text(answer.understood)}*\n\n"
+    if answer.note:
+        head += f"*{as_text(answer.note)}*\n\n"
     shown, at, grown = head, 0, []
     for m in _MARKER.finditer(answer.text):
         shown += as_text(answer.text[at : m.start()]) + f"[\\[{m[1]}\\]](#zgqa-src-{m[1]})"
@@ -79,6 +85,9 @@ def answer_pieces(answer: qa.Answer) -> list[str]:
         at = m.end()
     if at < len(answer.text) or not grown:
         grown.append(shown + as_text(answer.text[at:]))
+    if answer.unverified:
+        removed = "".join(f"\n- ~~{as_text(r)}~~" for r in answer.unverified)
+        grown.append(f"{grown[-1]}\n\n{REMOVED}{removed}")
     return grown
 
 
@@ -128,7 +137,12 @@ def respond(
     chat = [*chat, {"role": "user", "content": as_text(message)}, {"role": "assistant", "content": SEARCHING}]
     yield chat, sources_html(None), questions, ""
     try:
-        answer = qa.ask(message, history=questions, year=int(year) if year else None, source=source or None)
+        for step in asking(message, history=questions, year=int(year) if year else None, source=source or None):
+            if isinstance(step, str):  # a model's draft, growing as it streams
+                chat = [*chat[:-1], {"role": "assistant", "content": DRAFTING + as_text(step)}]
+                yield chat, sources_html(None), questions, ""
+            else:
+                answer = step
     except qa.ZgqaError as e:
         chat = [*chat[:-1], {"role": "assistant", "content": f"⚠️ {as_text(str(e))}"}]
         yield chat, sources_html(None), questions, message
@@ -143,6 +157,36 @@ def respond(
         chat = [*chat[:-1], {"role": "assistant", "content": shown}]  # a new list: each step is its own
         yield chat, sources_html(None), questions, ""
     yield chat, sources_html(answer), questions, ""
+
+
+def asking(question: str, **options: Any) -> Iterator[str | qa.Answer]:
+    """`qa.ask` in a worker thread: the model's draft as it grows (when a model writes the answers),
+    then the verified `Answer`. Its errors are raised here."""
+    tokens: queue.Queue[str | None] = queue.Queue()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["answer"] = qa.ask(question, on_token=tokens.put, **options)
+        except BaseException as e:  # handed to the generator's caller
+            outcome["error"] = e
+        finally:
+            tokens.put(None)
+
+    threading.Thread(target=work, name="zgqa-ask", daemon=True).start()
+    draft = ""
+    while (token := tokens.get()) is not None:
+        draft += token
+        while not tokens.empty():  # whatever else has arrived meanwhile, in one update
+            more = tokens.get_nowait()
+            if more is None:
+                tokens.put(None)
+                break
+            draft += more
+        yield draft
+    if "error" in outcome:
+        raise outcome["error"]
+    yield outcome["answer"]
 
 
 def ask(

@@ -220,3 +220,30 @@ def test_every_example_question_offered_is_answered(served: Settings, example: s
     chat, panel, _, _ = _turn(example)[-1]
     assert "[\\[1\\]](#zgqa-src-1)" in chat[-1]["content"], chat[-1]["content"]
     assert "The reports do not contain this" not in panel
+
+
+@pytest.mark.model
+def test_a_models_answer_streams_as_a_draft_then_shows_verified_with_what_was_removed(
+    served: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    import qa.generation
+
+    question = "2024年自贡地区生产总值增长多少？"
+    passages = qa.retrieve(question, settings=served)
+    n = next(i for i, p in enumerate(passages, 1) if "地区生产总值增长7.1%" in p.text)
+    draft = f"2024年全市地区生产总值增长7.1%[{n}]。同期财政收入增长99.9%[{n}]。"
+    model = FakeListChatModel(responses=[draft], sleep=0.02)  # a token every 20 ms, as a model types
+    monkeypatch.setattr(qa.generation, "chat_model", lambda settings: model.bind(stream=True))
+    monkeypatch.setenv("ZGQA_GENERATOR", "openai")
+    monkeypatch.setenv("ZGQA_LLM_MODEL", "scripted-app")
+    steps = _turn(question)
+    drafts = [chat[-1]["content"] for chat, *_ in steps if chat[-1]["content"].startswith(app.DRAFTING)]
+    assert len(drafts) >= 2 and "99.9%" in drafts[-1]  # the unverified draft is shown growing, marked so
+    chat, panel, _, _ = steps[-1]
+    said = chat[-1]["content"]
+    assert said.startswith("2024年全市地区生产总值增长7.1%。[\\[1\\]](#zgqa-src-1)")
+    removed = app.as_text("同期财政收入增长99.9%。 (99.9 not in the passages it cites)")
+    assert f"{app.REMOVED}\n- ~~{removed}~~" in said
+    assert panel.count('class="zgqa-source"') == 1 and "<mark>" in panel
