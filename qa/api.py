@@ -59,7 +59,9 @@ class _Engine:
         if settings not in self.generators:
             from qa.generation import Generator, chat_model
 
-            self.generators[settings] = Generator(chat_model(settings), self.composer, settings.name)
+            model = chat_model(settings)
+            serial = settings.kind == "llama-cpp"
+            self.generators[settings] = Generator(model, self.composer, settings.name, serial=serial)
         return self.generators[settings]
 
 

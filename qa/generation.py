@@ -13,9 +13,12 @@ Verification, in code, sentence by sentence:
 - a Chinese sentence without any number must share at least `GROUNDED` of its character pairs with
   the passages it cites; an English one without a number cannot be checked this way and is kept
   on the strength of its citation.
-Removed sentences are not shown as part of the answer; `Answer.unverified` lists them. When nothing
-is left (and the model did not say the reports lack the answer), the extractive answer is given
-instead, and `Answer.note` says so. A model that cannot be reached also leads to the extractive
+Removed sentences are not shown as part of the answer; `Answer.unverified` lists them. Faithful is
+not yet relevant: what is kept, with the passage sentences it reproduces, must hold the question's
+words as the extractive answer must (`qa.answer.COVERAGE_THRESHOLD`, and no subject the reports never
+mention), or it is no answer (a small model copying a passage of its prompt). When nothing is left,
+or nothing relevant (and the model did not say the reports lack the answer), the extractive answer
+is given instead, and `Answer.note` says so. A model that cannot be reached also leads to the extractive
 answer, with a note naming the error.
 
 Leaves out: which model (`vectorstore.config.GeneratorSettings`), and retrieval (`qa.retrieval`).
@@ -23,8 +26,10 @@ Leaves out: which model (`vectorstore.config.GeneratorSettings`), and retrieval 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -37,8 +42,8 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from qa.answer import LANGUAGES, Composer, numbers, refusal
-from qa.matching import SENTENCE
+from qa.answer import COVERAGE_THRESHOLD, LANGUAGES, Composer, numbers, refusal
+from qa.matching import SENTENCE, question_words
 from qa.question import understand
 from qa.retrieval import from_document
 from qa.types import Answer, Citation, Passage
@@ -53,6 +58,10 @@ NOT_FOUND_PHRASE = "报告中未找到相关内容"
 PROMPT_PASSAGE_CHARS = 900
 # The share of a number-free Chinese sentence's character pairs that the passages it cites must hold.
 GROUNDED = 0.6
+# A Chinese sentence sharing this much of its character pairs with the question repeats it.
+ECHO = 0.8
+# An English sentence without figures needs this many words to say anything ("[/INST]" does not).
+MIN_ENGLISH_WORDS = 3
 # A passage sentence a claim reproduces this much of (its character pairs) backs the claim.
 SUPPORTED = 0.5
 # The context a local GGUF model is opened with: five cut passages and the answer fit.
@@ -82,6 +91,10 @@ FALLBACK_NOTE = {
     "zh": "模型的回答无法与所引段落核实，以下为摘录式回答。",
     "en": "The model's answer could not be verified against the passages it cited; this is the extractive answer.",
 }
+OFF_TOPIC_NOTE = {
+    "zh": "模型的回答未回答所问的问题，以下为摘录式回答。",
+    "en": "The model's answer does not answer the question; this is the extractive answer.",
+}
 UNAVAILABLE_NOTE = {
     "zh": "语言模型不可用（{error}），以下为摘录式回答。",
     "en": "The language model is unavailable ({error}); this is the extractive answer.",
@@ -95,6 +108,10 @@ _MARKERS = re.compile(r"\[\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*\]")
 _DRAFT_SENTENCE = re.compile(
     r"[^。！？!?\n]+?(?:[。！？!?]+|\.(?=\s|$)|$)(?:\s*\[\s*\d+(?:\s*[,，、]\s*\d+)*\s*\])*", re.MULTILINE
 )
+# Chat-template tokens a model may print when its template is not the one it was trained with.
+_SPECIAL = re.compile(r"\[/?INST\]|<</?SYS>>|<\|[^|<>]{1,40}\|>|</?s>|<(?:start|end)_of_turn>(?:model|user)?")
+_DIGIT = re.compile(r"\d")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 _THINKING = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL)
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _REFUSED = re.compile(rf"{NOT_FOUND_PHRASE}|not (?:found|contain|mention)|no (?:information|relevant)", re.IGNORECASE)
@@ -114,9 +131,10 @@ class Checked:
     refusal: bool = False
 
 
-def verify(draft: str, passages: Sequence[Passage]) -> list[Checked]:
+def verify(draft: str, passages: Sequence[Passage], question: str = "") -> list[Checked]:
     """Every sentence of the model's draft, each kept or removed (with why), in order."""
-    text = _THINKING.sub("", draft).translate(_BRACKETS)
+    text = _SPECIAL.sub("", _THINKING.sub("", draft)).translate(_BRACKETS)
+    headings = [heading(p) for p in passages]
     out: list[Checked] = []
     for m in _DRAFT_SENTENCE.finditer(text):
         sentence = m.group().strip()
@@ -132,6 +150,10 @@ def verify(draft: str, passages: Sequence[Passage]) -> list[Checked]:
             why = "cites no passage" if not cited else f"cites passages that were not given ({_listed(cited)})"
             out.append(Checked(claim, (), kept=False, why=why))
             continue
+        why = _not_a_claim(claim, question, headings)
+        if why:
+            out.append(Checked(claim, cites, kept=False, why=why))
+            continue
         evidence = [passages[n - 1] for n in cites]
         held = set().union(*(numbers(f"{p.title}\n{p.section}\n{p.text}") for p in evidence))
         claimed = numbers(claim)
@@ -146,6 +168,29 @@ def verify(draft: str, passages: Sequence[Passage]) -> list[Checked]:
     return out
 
 
+def heading(p: Passage) -> str:
+    """A passage's first line in the prompt: its section path and year."""
+    return f"{p.section}（{p.year or '年份不详'}）"
+
+
+def _not_a_claim(claim: str, question: str, headings: Sequence[str]) -> str:
+    """Why a sentence says nothing to check (a question, the question again, a passage heading, a
+    scrap of English), or "" for a claim."""
+    bare = claim.rstrip("。.！!；;，, ")
+    if claim.endswith(("？", "?")):
+        return "asks instead of answering"
+    # The question again: nothing in it the question had not (a figure is something).
+    if question and numbers(bare) <= numbers(question) and (
+        bare in question or (_CJK_RUN.search(bare) and grounding(bare, question) >= ECHO)
+    ):
+        return "repeats the question"
+    if " › " in bare or any(bare in h for h in headings):
+        return "repeats a passage heading"
+    if not _CJK_RUN.search(bare) and not _DIGIT.search(bare) and len(_LATIN_WORD.findall(bare)) < MIN_ENGLISH_WORDS:
+        return "too short to be a claim"
+    return ""
+
+
 def grounding(claim: str, text: str) -> float:
     """The share of the claim's Chinese character pairs found in `text`."""
     pairs = {run[i : i + 2] for run in _CJK_RUN.findall(claim) for i in range(len(run) - 1)}
@@ -158,11 +203,14 @@ class Generator:
     """The answer step of the chain when a model is configured: `{"input", "context", "language"}`
     -> prompt -> model (streaming its tokens to the callbacks) -> verification -> `Answer`."""
 
-    def __init__(self, model: Runnable[Any, Any], composer: Composer, name: str) -> None:
+    def __init__(self, model: Runnable[Any, Any], composer: Composer, name: str, *, serial: bool = False) -> None:
         self.model = model  # a chat model that streams (`chat_model` makes them so)
         self.composer = composer
         self.name = name
         self.draft: Runnable[dict[str, Any], str] = PROMPT | model | StrOutputParser()
+        # A model in this process (llama.cpp) has one context: one answer at a time. An endpoint
+        # queues requests itself.
+        self._turn = threading.Lock() if serial else contextlib.nullcontext()
 
     def runnable(self) -> RunnableLambda[dict[str, Any], Answer]:
         return RunnableLambda(self._answer, name="generated_answer")
@@ -179,7 +227,8 @@ class Generator:
             "language_rule": LANGUAGE_RULES[lang],
         }
         try:
-            draft = self.draft.invoke(prompt_inputs, config)
+            with self._turn:
+                draft = self.draft.invoke(prompt_inputs, config)
         except Exception as exc:  # the endpoint down, a timeout, a refused key: answer without it
             log.warning("the language model failed: %r", exc)
             error = f"{type(exc).__name__}: {str(exc)[:120]}"
@@ -190,34 +239,49 @@ class Generator:
 
     def verified(self, question: str, draft: str, passages: Sequence[Passage], lang: str) -> Answer:
         """The answer the draft supports: its kept sentences, with citations renumbered in order of
-        first use; the model's refusal; or the extractive answer when nothing can be kept."""
-        checked = verify(draft, passages)
+        first use; the model's refusal; or the extractive answer when nothing can be kept or what
+        is kept does not answer the question."""
+        query = understand(question)
+        checked = verify(draft, passages, question)
         kept = [c for c in checked if c.kept]
         removed = tuple(f"{c.text} ({c.why})" for c in checked if not c.kept and not c.refusal)
         if not kept:
             if any(c.refusal for c in checked):
                 answer = refusal(question, passages, language=lang)
                 return replace(answer, generator=self.name, unverified=removed, draft=draft)
-            answer = self.composer.compose(understand(question), passages, language=lang)
+            answer = self.composer.compose(query, passages, language=lang)
             return replace(
                 answer, generator=self.name, unverified=removed, note=FALLBACK_NOTE[lang], fell_back=True, draft=draft
             )
         order: list[int] = []
         for c in kept:
             order.extend(n for n in c.cites if n not in order)
+        support = {n: _support(passages[n - 1], [c.text for c in kept if n in c.cites]) for n in order}
+        # Faithful is not enough: quoting a passage that does not answer the question (a small
+        # model copying its prompt) is no answer. The question's words must be in what is quoted,
+        # as the extractive answerer requires of its own clauses.
+        words = question_words(query, self.composer.index.vocabulary)
+        quoted = "\n".join([*(c.text for c in kept), *(t for n in order for t in support[n])])
+        coverage = sum(words.weights[w] for w in words.held(quoted)) / words.total if words.total else 0.0
+        if words.unknown() or coverage < COVERAGE_THRESHOLD:
+            why = f"does not answer the question: holds {coverage:.0%} of its words"
+            off = tuple(f"{c.text} ({why})" for c in kept)
+            answer = self.composer.compose(query, passages, language=lang)
+            return replace(
+                answer, generator=self.name, unverified=removed + off, note=OFF_TOPIC_NOTE[lang], fell_back=True,
+                draft=draft,
+            )
         sentences = []
         for c in kept:
             markers = "".join(f"[{order.index(n) + 1}]" for n in c.cites)
             sentences.append(_with_end(c.text, lang) + markers)
-        citations = tuple(
-            Citation.of(i, passages[n - 1], _support(passages[n - 1], [c.text for c in kept if n in c.cites]))
-            for i, n in enumerate(order, 1)
-        )
+        citations = tuple(Citation.of(i, passages[n - 1], support[n]) for i, n in enumerate(order, 1))
         return Answer(
             question=question,
             text=(" " if lang == "en" else "").join(sentences),
             found=True,
             citations=citations,
+            coverage=coverage,
             language=lang,
             generator=self.name,
             unverified=removed,
@@ -230,7 +294,7 @@ def prompt_passages(passages: Sequence[Passage]) -> str:
     parts = []
     for n, p in enumerate(passages, 1):
         text = p.text if len(p.text) <= PROMPT_PASSAGE_CHARS else p.text[:PROMPT_PASSAGE_CHARS] + "…"
-        parts.append(f"[{n}] {p.section}（{p.year or '年份不详'}）\n{text}")
+        parts.append(f"[{n}] {heading(p)}\n{text}")
     return "\n\n".join(parts)
 
 
@@ -273,6 +337,7 @@ def chat_model(settings: GeneratorSettings) -> BaseChatModel:
                 max_tokens=settings.max_tokens,
                 streaming=True,
                 verbose=False,
+                model_kwargs={"chat_format": settings.chat_format} if settings.chat_format else {},
             )
         except Exception as exc:  # llama.cpp cannot read the file, or llama-cpp-python is missing
             raise ZgqaError(f"Cannot open the GGUF model {settings.gguf}: {exc}") from exc

@@ -14,7 +14,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 import qa
 import qa.generation
-from qa.generation import FALLBACK_NOTE, NOT_FOUND_PHRASE, UNAVAILABLE_NOTE, prompt_passages, verify
+from qa.generation import FALLBACK_NOTE, NOT_FOUND_PHRASE, OFF_TOPIC_NOTE, UNAVAILABLE_NOTE, prompt_passages, verify
 from qa.types import Passage
 from tests.conftest import free_port
 from vectorstore.config import GeneratorSettings, Settings
@@ -105,6 +105,30 @@ def test_a_number_free_chinese_sentence_must_be_worded_from_its_passage() -> Non
     assert not made_up.kept and "words" in made_up.why
     [faithful] = verify("增速居全省第5位[1]。", PASSAGES)
     assert faithful.kept
+
+
+@pytest.mark.parametrize(
+    ("draft", "why"),
+    [
+        ("2024年自贡地区生产总值增长多少？[1]", "asks instead of answering"),
+        ("2024年自贡地区生产总值增长。[1]", "repeats the question"),
+        ("2025年政府工作报告 › 2024年工作回顾（2025）。[1]", "repeats a passage heading"),
+        ("Zigong [1].", "too short to be a claim"),
+    ],
+)
+def test_what_a_small_model_echoes_from_its_prompt_is_no_claim(draft: str, why: str) -> None:
+    """Each passes the figure check (2024 and 2025 are in the passage), and says nothing."""
+    [checked] = verify(draft, PASSAGES, "2024年自贡地区生产总值增长多少？")
+    assert not checked.kept and checked.why == why
+
+
+def test_an_answer_may_use_the_questions_words_when_it_adds_the_figure() -> None:
+    [checked] = verify("2024年自贡地区生产总值增长6.1%[1]。", PASSAGES, "2024年自贡地区生产总值增长多少？")
+    assert checked.kept
+
+
+def test_chat_template_tokens_are_not_sentences() -> None:
+    assert verify("[/INST]。[2]<end_of_turn>", PASSAGES) == []
 
 
 def test_marker_variants_and_thinking_are_read() -> None:
@@ -202,6 +226,24 @@ def test_only_invented_figures_fall_back_saying_so(real_index: Settings, monkeyp
     answer = qa.ask(QUESTION, settings=real_index, generator=scripted(monkeypatch, "增长了8.8%[1]。"))
     assert answer.fell_back and answer.found and "8.8" not in answer.text
     assert answer.as_dict()["note"] == FALLBACK_NOTE["zh"]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("question", "found"), [(QUESTION, True), ("2024年自贡市最低工资标准是多少？", False)])
+def test_a_faithful_quote_that_does_not_answer_is_no_answer(
+    real_index: Settings, monkeypatch: pytest.MonkeyPatch, question: str, found: bool
+) -> None:
+    """A small model copying a passage of its prompt passes every figure check, and answers nothing."""
+    passages = qa.retrieve(question, settings=real_index)
+    n, quote = next(
+        (i, s) for i, p in enumerate(passages, 1) for s in re.findall(r"[^。；]{12,}。", p.text)
+        if "地区生产总值" not in s and "工资" not in s
+    )
+    answer = qa.ask(question, settings=real_index, generator=scripted(monkeypatch, f"{quote}[{n}]"))
+    assert answer.fell_back and answer.note == OFF_TOPIC_NOTE["zh"]
+    assert len(answer.unverified) == 1
+    assert answer.unverified[0].startswith(f"{quote} (does not answer the question: holds ")
+    assert answer.found is found and quote not in answer.text
 
 
 @pytest.mark.model

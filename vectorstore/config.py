@@ -113,7 +113,8 @@ class GeneratorSettings:
     - `ZGQA_LLM_MODEL`: the model name the endpoint serves (required for `openai`).
     - `ZGQA_LLM_BASE_URL`: the endpoint, e.g. `http://127.0.0.1:11434/v1` (default: OpenAI's own).
     - `ZGQA_LLM_API_KEY` (or `OPENAI_API_KEY`): the key; a local endpoint that wants none gets a dummy.
-    - `ZGQA_LLM_GGUF`: the GGUF file for `llama-cpp`.
+    - `ZGQA_LLM_GGUF`: the GGUF file for `llama-cpp`; `ZGQA_LLM_CHAT_FORMAT` names its chat template
+      (`gemma`, `chatml`, …) when the file carries none (llama.cpp otherwise falls back to Llama 2's).
     - `ZGQA_LLM_MAX_TOKENS` (default 256), `ZGQA_LLM_TIMEOUT` in seconds (default 120).
     """
 
@@ -122,6 +123,7 @@ class GeneratorSettings:
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     gguf: Path | None = None
+    chat_format: str | None = None
     max_tokens: int = DEFAULT_MAX_TOKENS
     timeout: float = DEFAULT_LLM_TIMEOUT
 
@@ -169,6 +171,7 @@ class GeneratorSettings:
             base_url=env.get("ZGQA_LLM_BASE_URL") or None,
             api_key=env.get("ZGQA_LLM_API_KEY") or env.get("OPENAI_API_KEY") or None,
             gguf=Path(gguf).expanduser() if gguf else None,
+            chat_format=env.get("ZGQA_LLM_CHAT_FORMAT") or None,
             max_tokens=int(tokens),
             timeout=seconds,
         )
