@@ -174,6 +174,8 @@ def _ask(settings: Settings, question: str, *, k: int, year: int | None, source:
     if answer.note:
         print(f"({answer.note})")
     print(answer.text)
+    if answer.generator != "extractive" and not answer.fell_back:
+        print(f"(written by {answer.generator}; every figure checked against the passages it cites)")
     for removed in answer.unverified:
         print(f"  removed, unverified: {removed}")
     if answer.citations:

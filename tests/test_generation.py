@@ -287,3 +287,21 @@ def test_an_endpoint_that_does_not_answer_gives_the_extractive_answer_and_says_s
     answer = qa.ask(QUESTION, settings=real_index, generator=closed)
     assert answer.fell_back and answer.found and "7.1%" in answer.text
     assert answer.note.startswith("语言模型不可用（") and "ConnectionError" in answer.note
+
+
+@pytest.mark.model
+def test_the_command_line_says_who_wrote_the_answer_and_what_was_removed(
+    real_index: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qa.cli import main
+
+    n, sentence, _ = evidence(real_index)
+    generator = scripted(monkeypatch, f"{sentence[:-1]}[{n}]。增长了8.8%[{n}]。")
+    for name, value in [("ZGQA_GENERATOR", "openai"), ("ZGQA_LLM_MODEL", generator.model or ""),
+                        ("ZGQA_INDEX", str(real_index.index)), ("ZGQA_CACHE", str(real_index.cache))]:
+        monkeypatch.setenv(name, value)
+    assert main(["ask", QUESTION]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{sentence}[1]"
+    assert out[1] == f"(written by {generator.name}; every figure checked against the passages it cites)"
+    assert out[2] == "  removed, unverified: 增长了8.8%。 (8.8 not in the passages it cites)"
