@@ -12,7 +12,9 @@ Verification, in code, sentence by sentence:
   an invented or altered figure is removed;
 - a Chinese sentence without any number must share at least `GROUNDED` of its character pairs with
   the passages it cites; an English one without a number cannot be checked this way and is kept
-  on the strength of its citation.
+  on the strength of its citation;
+- a sentence that says nothing to check is removed: a question, the question again, a passage
+  heading of the prompt, a chat-template token, a scrap of English.
 Removed sentences are not shown as part of the answer; `Answer.unverified` lists them. Faithful is
 not yet relevant: what is kept, with the passage sentences it reproduces, must hold the question's
 words as the extractive answer must (`qa.answer.COVERAGE_THRESHOLD`, and no subject the reports never
