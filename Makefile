@@ -41,7 +41,7 @@ bench: install
 	$(BIN)/zgqa bench qa --questions tests/fixtures/eval_qa_extra.jsonl
 	$(BIN)/zgqa bench app
 
-test: lint install-llm
+test: install-llm lint
 	$(BIN)/pytest
 
 lint: install

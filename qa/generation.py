@@ -332,7 +332,8 @@ def chat_model(settings: GeneratorSettings) -> BaseChatModel:
         except ImportError:
             raise ZgqaError("The llama-cpp generator needs the llm extra: pip install -e '.[llm]'.") from None
         try:
-            return ChatLlamaCpp(
+            # (Typed here: where the extra is not installed, mypy sees ChatLlamaCpp as Any.)
+            local: BaseChatModel = ChatLlamaCpp(
                 model_path=str(settings.gguf),
                 n_ctx=LLAMA_CONTEXT,
                 temperature=0,
@@ -341,6 +342,7 @@ def chat_model(settings: GeneratorSettings) -> BaseChatModel:
                 verbose=False,
                 model_kwargs={"chat_format": settings.chat_format} if settings.chat_format else {},
             )
+            return local
         except Exception as exc:  # llama.cpp cannot read the file, or llama-cpp-python is missing
             raise ZgqaError(f"Cannot open the GGUF model {settings.gguf}: {exc}") from exc
     raise ZgqaError("No generator is configured (ZGQA_GENERATOR=none).")
