@@ -10,7 +10,9 @@ Leaves out: building the index (`zgqa build`, `vectorstore.build`) and the UI.
 
 from __future__ import annotations
 
+import re
 import threading
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,6 +32,7 @@ MAX_QUESTION = 500
 MAX_K = 50
 # Only the latest turns can shape a follow-up; a longer history is cut, not refused.
 MAX_HISTORY = 20
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 class QuestionError(ZgqaError):
@@ -155,14 +158,21 @@ def _history(history: Sequence[str] | None) -> tuple[str, ...]:
         return ()
     if isinstance(history, str) or not all(isinstance(h, str) for h in history):
         raise QuestionError("history is the list of earlier questions, each a text.")
-    turns = [" ".join(h.split())[:MAX_QUESTION] for h in history]
+    turns = [" ".join(visible(h).split())[:MAX_QUESTION] for h in history]
     return tuple(t for t in turns if t)[-MAX_HISTORY:]
+
+
+def visible(text: str) -> str:
+    """`text` without terminal colour codes, control characters and invisible format characters
+    (zero-width spaces, direction marks): what a pasted question means is what it shows."""
+    text = _ANSI.sub("", text)
+    return "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf"))
 
 
 def _checked(question: Any, k: int) -> str:
     if not isinstance(question, str):
         raise QuestionError(f"A question is text, not {type(question).__name__}.")
-    text = " ".join(question.split())
+    text = " ".join(visible(question).split())
     if not text:
         raise QuestionError("The question is empty: ask about a figure, a target or a term in the reports.")
     if len(text) > MAX_QUESTION:

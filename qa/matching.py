@@ -181,12 +181,15 @@ def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
         for word in words(query.normalized):
             if word in _QUESTION_WORDS or _YEAR_WORD.match(word) or _COUNTING.match(word):
                 continue
-            if word.isascii() and not vocabulary.knows(word):
-                # "GDP" in a Chinese question stands for its glossary terms (地区生产总值); "PM2.5",
-                # which the reports write as such, stands for itself.
-                for group in glossary.load().groups(word)[:1]:
-                    forms.setdefault(group[0], group)
-                continue
+            if word.isascii():
+                # "GDP" in a Chinese question stands for its glossary terms (地区生产总值), and for
+                # itself where the reports write it so too ("万元GDP综合能耗"); "PM2.5", which has no
+                # entry, stands for itself; a Latin word neither knows ("percent") for nothing.
+                groups = glossary.load().groups(word)[:1]
+                for group in groups:
+                    forms.setdefault(group[0], (*group, word) if vocabulary.knows(word) else group)
+                if groups or not vocabulary.knows(word):
+                    continue
             if not vocabulary.knows(word):
                 stem = next((word[: -len(x)] for x in _COUNT_SUFFIX if word.endswith(x) and len(word) > len(x) + 1), "")
                 if stem and vocabulary.knows(stem):
