@@ -100,32 +100,37 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def start_chroma(port: int, data: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    """A real `chroma run` on loopback over the `data` folder, answering its heartbeat."""
+    exe = Path(sys.executable).with_name("chroma")
+    assert exe.exists(), f"the chroma server command is missing: {exe}"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [str(exe), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(data)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop(proc)
+                raise RuntimeError(f"chroma run did not start: {log_path.read_text()}") from None
+            time.sleep(0.2)
+
+
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
     """A real `chroma run` on loopback with its own data folder, stopped at the end of the test."""
-    exe = Path(sys.executable).with_name("chroma")
-    assert exe.exists(), f"the chroma server command is missing: {exe}"
     port = free_port()
-    log = open(tmp_path / "chroma.log", "wb")  # noqa: SIM115 - closed below, after the server stops
-    proc = subprocess.Popen(
-        [str(exe), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(tmp_path / "server-data")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    proc = start_chroma(port, tmp_path / "server-data", tmp_path / "chroma.log")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"chroma run did not start: {(tmp_path / 'chroma.log').read_text()}") from None
-                time.sleep(0.2)
         yield "127.0.0.1", port
     finally:
         stop(proc)
-        log.close()
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import eval_questions, free_port
+import app
+import qa
+from qa.cli import main
+from tests.conftest import eval_questions, free_port, start_chroma, stop
 from vectorstore import StoreError, build, open_store
 from vectorstore.config import Settings
 
 pytestmark = [pytest.mark.model, pytest.mark.server]
+
+QUESTION = "2024年自贡地区生产总值增长多少？"
 
 
 def test_a_chroma_server_returns_the_same_chunks_as_the_embedded_store(
@@ -41,3 +47,33 @@ def test_a_server_that_is_not_running_is_named_with_what_to_do() -> None:
     port = free_port()
     with pytest.raises(StoreError, match=rf"Cannot reach the Chroma server at 127\.0\.0\.1:{port}.*chroma run"):
         open_store(Settings(chroma_host="127.0.0.1", chroma_port=port))
+
+
+def test_a_chroma_server_that_goes_away_is_reported_clearly_and_answers_again_when_back(
+    real_index: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port, data, log = free_port(), tmp_path / "server-data", tmp_path / "chroma.log"
+    server = start_chroma(port, data, log)
+    remote = replace(real_index, chroma_host="127.0.0.1", chroma_port=port)
+    try:
+        build(remote, progress=False)
+        assert qa.ask(QUESTION, settings=remote).found
+        stop(server)
+
+        with pytest.raises(StoreError, match=rf"Cannot reach the Chroma server at 127\.0\.0\.1:{port} .*chroma run"):
+            qa.ask(QUESTION, settings=remote)
+        for name, value in [("ZGQA_CHROMA_HOST", "127.0.0.1"), ("ZGQA_CHROMA_PORT", str(port)),
+                            ("ZGQA_INDEX", str(remote.index)), ("ZGQA_CACHE", str(remote.cache)),
+                            ("ZGQA_SEEDS", str(remote.seeds))]:
+            monkeypatch.setenv(name, value)
+        assert main(["ask", QUESTION]) == 1  # the command line: one line, no traceback
+        said = capsys.readouterr().err
+        assert said.startswith(f"zgqa: Cannot reach the Chroma server at 127.0.0.1:{port}") and "Traceback" not in said
+        chat = list(app.respond(QUESTION, [], [], "", ""))[-1][0]  # the chat: a message saying the same
+        assert chat[-1]["content"].startswith(f"⚠️ Cannot reach the Chroma server at 127.0.0.1:{port}")
+
+        server = start_chroma(port, data, log)  # back, with its data: answers resume, nothing restarted
+        assert qa.ask(QUESTION, settings=remote).text == qa.ask(QUESTION, settings=real_index).text
+    finally:
+        stop(server)
+        qa.close()

@@ -286,12 +286,27 @@ class Store:
 
     def dense(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[tuple[Document, float]]:
         """The k nearest records by cosine similarity (1 is identical)."""
-        pairs = self.vectorstore().similarity_search_with_score(query, k=k, filter=where)
+        with self._served():
+            pairs = self.vectorstore().similarity_search_with_score(query, k=k, filter=where)
         return [(doc, 1.0 - float(distance)) for doc, distance in pairs]
 
     def get(self, ids: Sequence[str]) -> list[Document]:
         """Records by id, in the order asked; ids not in the collection are left out."""
-        return list(self.vectorstore().get_by_ids(list(ids)))
+        with self._served():
+            return list(self.vectorstore().get_by_ids(list(ids)))
+
+    @contextlib.contextmanager
+    def _served(self) -> Iterator[None]:
+        """A Chroma server that stops answering mid-run is a clear error, not a traceback; the client
+        connects again by itself once the server is back."""
+        try:
+            yield
+        except ZgqaError:
+            raise
+        except Exception as exc:
+            if not self.settings.chroma_host:
+                raise
+            raise StoreError(_unreachable(self.settings, exc)) from exc
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -428,10 +443,7 @@ def _client(settings: Settings) -> Any:
             client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
             client.heartbeat()
         except Exception as exc:
-            raise StoreError(
-                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({exc}): "
-                "start it (`chroma run --host 127.0.0.1 --port PORT --path DIR`) or unset ZGQA_CHROMA_HOST."
-            ) from exc
+            raise StoreError(_unreachable(settings, exc)) from exc
         return client
     folder = settings.index / "chroma"
     try:
@@ -439,6 +451,14 @@ def _client(settings: Settings) -> Any:
         return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
     except Exception as exc:
         raise StoreError(f"Cannot open the index folder {folder}: {exc}") from exc
+
+
+def _unreachable(settings: Settings, exc: Exception) -> str:
+    return (
+        f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+        f"({type(exc).__name__}: {str(exc)[:160]}): start it (`chroma run --host 127.0.0.1 --port PORT "
+        "--path DIR`) or unset ZGQA_CHROMA_HOST."
+    )
 
 
 def _location(settings: Settings) -> str:
