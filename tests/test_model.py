@@ -350,3 +350,47 @@ def test_a_damaged_materialized_folder_says_to_rebuild_it(model_dir: Path, tmp_p
     replace_file(folder / "config.json", b'{"model_type": "no-such-architecture"}')
     with pytest.raises(ModelError, match=r"run `zgqa model --force` to re-materialize"):
         model_module.load(str(folder), tmp_path / "cache", progress=False)
+
+
+def flip_a_weight(folder: Path) -> None:
+    """Same size, one byte changed deep in the weights: only reading every byte can tell."""
+    data = bytearray((folder / "model.safetensors").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    replace_file(folder / "model.safetensors", bytes(data))
+
+
+@pytest.mark.model
+def test_verify_finds_a_file_changed_in_place_and_force_repairs_it(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qa.cli import main
+
+    folder = linked_copy(model_dir, tmp_path)
+    monkeypatch.setenv("ZGQA_CACHE", str(tmp_path))
+    assert model_module.damage(folder) == []
+    assert main(["model", "--verify"]) == 0
+    assert "verified: every file of" in capsys.readouterr().err
+
+    flip_a_weight(folder)
+    assert model_module.is_complete(folder)  # the quick check on every start cannot see it
+    assert model_module.damage(folder) == ["model.safetensors has changed (its checksum differs)"]
+    assert main(["model", "--verify"]) == 1
+    said = capsys.readouterr().err
+    assert "is damaged: model.safetensors has changed" in said and "zgqa model --force" in said
+
+    monkeypatch.setattr(model_module, "_build", fake_build(model_dir, []))  # the real build takes 15 s
+    assert main(["model", "--force", "--verify"]) == 0
+    assert model_module.damage(folder) == [] and "verified" in capsys.readouterr().err
+    assert model_module.damage(model_dir) == []  # the session's folder was never touched
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [(truncate_weights, "model.safetensors has 1048576 bytes"), (drop_tokenizer, "tokenizer.json is missing"),
+     (drop_marker, "zgqa-materialized.json is missing"), (older_format, "another version of zgqa")],
+)
+def test_verify_names_what_is_damaged(model_dir: Path, tmp_path: Path, damage: Any, says: str) -> None:
+    folder = linked_copy(model_dir, tmp_path)
+    damage(folder)
+    assert says in "; ".join(model_module.damage(folder))

@@ -353,6 +353,40 @@ def is_complete(folder: Path) -> bool:
         return False
 
 
+def damage(folder: Path) -> list[str]:
+    """What is wrong with a materialized folder, after reading every byte of it; [] when it is whole.
+
+    `is_complete` compares sizes only (it runs on every start); this also finds a file whose bytes
+    changed in place, which would load and embed wrongly without an error.
+    """
+    marker = _marker(folder)
+    files, checksums = marker.get("files"), marker.get("checksums")
+    if not marker:
+        return [f"{_MARKER} is missing or unreadable"]
+    if marker.get("format") != FORMAT_VERSION:
+        return [f"it was written by another version of zgqa (format {marker.get('format')}, not {FORMAT_VERSION})"]
+    if not isinstance(files, dict) or not isinstance(checksums, dict) or set(files) != set(checksums):
+        return ["it records no checksums (materialized by an older zgqa)"]
+    problems = []
+    for name, size in sorted(files.items()):
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"{name} is missing")
+        elif path.stat().st_size != size:
+            problems.append(f"{name} has {path.stat().st_size} bytes, not {size}")
+        elif _file_sha256(path) != checksums[name]:
+            problems.append(f"{name} has changed (its checksum differs)")
+    return problems
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _say(progress: bool, message: str) -> None:
     if progress:
         print(message, file=sys.stderr, flush=True)
@@ -441,6 +475,7 @@ def _build(source: _Source, out: Path, *, progress: bool) -> None:
     for path in out.rglob("*"):
         path.chmod(mode if path.is_dir() else mode & 0o666)
     files = {p.relative_to(out).as_posix(): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()}
+    checksums = {name: _file_sha256(out / name) for name in files}
     marker = {
         "format": FORMAT_VERSION,
         "model": DEFAULT_MODEL,
@@ -449,6 +484,7 @@ def _build(source: _Source, out: Path, *, progress: bool) -> None:
         "sha256": sha256,
         "dtype": "float32",
         "files": files,
+        "checksums": checksums,  # for `zgqa model --verify`, which reads every byte
     }
     (out / _MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
 
