@@ -11,6 +11,10 @@ and their fingerprint is written into the collection, which is how `open_store` 
 The collection records the model, its dimension, the chunker and the passage format that built it;
 a store built otherwise is refused with a message to rebuild.
 
+Embedded, the index is a folder of generations: `current` links to the complete one, and a build
+works on a copy that replaces it in one atomic rename (`Store.build`), so a killed build changes
+nothing a reader sees.
+
 Chroma runs embedded (a folder) by default, or as a server through HttpClient when
 `ZGQA_CHROMA_HOST` is set; the record manager, embedding cache and lexical index live in the local
 index folder in both cases, namespaced by where the collection is.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import shutil
 import sys
@@ -192,17 +197,24 @@ class Store:
         progress: bool = False,
         embeddings: ModelEmbeddings | None = None,
         identity: Identity | None = None,
+        root: Path | None = None,
     ) -> None:
-        """`embeddings` and `identity` replace the configured model (tests use a fast fake)."""
+        """`embeddings` and `identity` replace the configured model (tests use a fast fake); `root` is
+        the generation to open (default: the current one, see `build`)."""
         self.settings = settings
         self.progress = progress
         self.embeddings = embeddings or ModelEmbeddings(settings.model, settings.cache, progress=progress)
         self._identity = identity
-        self.client = _client(settings)
+        self._open(root or current_root(settings))
         self.location = _location(settings)
-        self.folder = settings.index / _local_name(settings) / settings.collection
+
+    def _open(self, root: Path) -> None:
+        self.root = root
+        self.client = _client(self.settings, root)
+        self.folder = root / _local_name(self.settings) / self.settings.collection
         self._vectorstore: Any = None
         self._lexical: LexicalIndex | None = None
+        self.resynced = False  # the last build rewrote the lexical index
 
     def close(self) -> None:
         """Release the Chroma client (its HTTP connections, or its hold on the folder)."""
@@ -311,6 +323,34 @@ class Store:
     # -- writing -------------------------------------------------------------------------------
 
     def build(self, corpus: Corpus, *, rebuild: bool = False) -> BuildReport:
+        """Bring the index up to date with the corpus; afterwards this store reads the new index.
+
+        Embedded, the build works on a copy of the current generation and switches to it in one
+        atomic rename only once it is complete: a build killed at any point (SIGKILL included)
+        leaves the previous index answering exactly as before, and its copy is swept by the next
+        build. A Chroma server's collection is updated in place (and refused until a build completes).
+        """
+        if self.settings.chroma_host:
+            return self._build(corpus, rebuild=rebuild)
+        staging = _stage(self.settings, self.root)
+        try:
+            with Store(self.settings, progress=self.progress, embeddings=self.embeddings, identity=self._identity,
+                       root=staging) as building:
+                report = building._build(corpus, rebuild=rebuild)
+            changed = report.added or report.updated or report.deleted or report.rebuilt_because or building.resynced
+            if changed or self.root == self.settings.index:
+                new = _publish(self.settings, staging)
+            else:  # nothing to switch to: the copy is the same index
+                shutil.rmtree(staging, ignore_errors=True)
+                return report
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.close()
+        self._open(new)
+        return report
+
+    def _build(self, corpus: Corpus, *, rebuild: bool = False) -> BuildReport:
         from langchain_core.indexing import index
 
         start = time.perf_counter()
@@ -393,6 +433,7 @@ class Store:
             return
         lexical = LexicalIndex.build(records)
         lexical.save(folder)
+        self.resynced = True
         self._lexical = lexical
         meta = dict(collection.metadata or {})
         meta[f"{_META_PREFIX}lexical"] = fingerprint
@@ -432,7 +473,7 @@ def _cached_embeddings(embeddings: ModelEmbeddings, folder: Path, identity: Iden
     )
 
 
-def _client(settings: Settings) -> Any:
+def _client(settings: Settings, root: Path) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -445,12 +486,75 @@ def _client(settings: Settings) -> Any:
         except Exception as exc:
             raise StoreError(_unreachable(settings, exc)) from exc
         return client
-    folder = settings.index / "chroma"
+    folder = root / "chroma"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
     except Exception as exc:
         raise StoreError(f"Cannot open the index folder {folder}: {exc}") from exc
+
+
+# An embedded index is a folder of generations: `current` is a symlink to the complete one readers open.
+CURRENT = "current"
+GENERATIONS = "generations"
+_BUILDING = ".building"
+_LAYOUT = ("chroma", "embedded")  # what a generation holds; the embedding cache is shared by all
+
+
+def current_root(settings: Settings) -> Path:
+    """The folder of the index readers open now: the current generation, or the index folder itself
+    when it predates generations (or is a server's local half)."""
+    link = settings.index / CURRENT
+    if settings.chroma_host or not link.is_symlink():
+        return settings.index
+    return link.resolve()
+
+
+def _stage(settings: Settings, root: Path) -> Path:
+    """A private copy of the current generation to build in, after sweeping the copies of builds
+    that were killed."""
+    generations = settings.index / GENERATIONS
+    generations.mkdir(parents=True, exist_ok=True)
+    for leftover in generations.glob(f"*{_BUILDING}"):
+        pid = leftover.name.split("-")[-1].removesuffix(_BUILDING)
+        if not pid.isdigit() or not _alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+    staging = generations / f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}{_BUILDING}"
+    staging.mkdir()
+    for part in _LAYOUT:
+        if (root / part).is_dir():
+            shutil.copytree(root / part, staging / part)
+    return staging
+
+
+def _publish(settings: Settings, staging: Path) -> Path:
+    """Make the built copy the current generation in one atomic rename; keep the one before it (a
+    process that opened it still reads it), remove older ones and a pre-generation layout."""
+    final = staging.with_name(staging.name.removesuffix(_BUILDING))
+    staging.rename(final)
+    link = settings.index / CURRENT
+    previous = link.resolve() if link.is_symlink() else None
+    pending = settings.index / f".{CURRENT}.{os.getpid()}"
+    pending.unlink(missing_ok=True)
+    pending.symlink_to(final.relative_to(settings.index))
+    os.replace(pending, link)  # readers see the old generation or the new one, never a mix
+    keep = {final, previous}
+    for old in (settings.index / GENERATIONS).iterdir():
+        if old not in keep and not old.name.endswith(_BUILDING):
+            shutil.rmtree(old, ignore_errors=True)
+    for part in _LAYOUT:  # the layout before generations, now copied into one
+        shutil.rmtree(settings.index / part, ignore_errors=True)
+    return final
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _unreachable(settings: Settings, exc: Exception) -> str:
