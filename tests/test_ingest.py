@@ -51,6 +51,22 @@ def test_empty_and_binary_files_are_reported_and_the_rest_ingested(tmp_path: Pat
     assert "empty" in reasons["empty.txt"] and "binary" in reasons["image.txt"]
 
 
+def test_a_report_that_vanishes_while_the_folder_is_read_is_reported_and_the_rest_ingested(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vectorstore import reading
+
+    folder = folder_with(tmp_path, REPORT, "000_9a0a210a4c556ec2.txt")
+    listed = reading.discover(folder)
+    (folder / "000_9a0a210a4c556ec2.txt").unlink()  # gone after the folder was listed, before it is read
+    monkeypatch.setattr(reading, "discover", lambda _: listed)
+    corpus = load(folder)
+    assert [r.source for r in corpus.reports] == [REPORT]
+    assert [(s.source, s.reason) for s in corpus.skipped] == [
+        ("000_9a0a210a4c556ec2.txt", "cannot be read: No such file or directory")
+    ]
+
+
 def test_a_report_present_under_two_names_is_ingested_once_with_a_warning(tmp_path: Path) -> None:
     folder = folder_with(tmp_path, REPORT)
     text = (SEEDS / REPORT).read_text(encoding="utf-8")
