@@ -538,9 +538,9 @@ def _publish(settings: Settings, staging: Path) -> Path:
     pending.unlink(missing_ok=True)
     pending.symlink_to(final.relative_to(settings.index))
     os.replace(pending, link)  # readers see the old generation or the new one, never a mix
-    keep = {final, previous}
+    keep = {final.resolve(), previous}
     for old in (settings.index / GENERATIONS).iterdir():
-        if old not in keep and not old.name.endswith(_BUILDING):
+        if old.resolve() not in keep and not old.name.endswith(_BUILDING):
             shutil.rmtree(old, ignore_errors=True)
     for part in _LAYOUT:  # the layout before generations, now copied into one
         shutil.rmtree(settings.index / part, ignore_errors=True)
@@ -568,7 +568,7 @@ def _unreachable(settings: Settings, exc: Exception) -> str:
 def _location(settings: Settings) -> str:
     if settings.chroma_host:
         return f"chroma://{settings.chroma_host}:{settings.chroma_port}"
-    return str(settings.index / "chroma")
+    return str(settings.index)  # its generations hold the Chroma folder
 
 
 def _local_name(settings: Settings) -> str:
