@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 import qa
 from qa.api import MAX_QUESTION
@@ -49,6 +50,9 @@ KINDS = {"work_report": "政府工作报告 · official report", "plan_report": 
 NEWS_KIND = "新闻报道 · news article (secondary source)"
 # One request holds a core for ~50 ms; a few at once keep the queue short without thrashing 2 cores.
 CONCURRENCY = 4
+# The largest request body served. A request carries the question (at most MAX_QUESTION characters)
+# and the conversation shown so far; a hundred turns with their answers stay well under this.
+MAX_BODY = 1_000_000
 
 CSS = """
 .zgqa-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
@@ -265,6 +269,53 @@ def build_app() -> gr.Blocks:
     return demo
 
 
+class BodyLimit:
+    """ASGI middleware: a request whose body is over `limit` bytes gets 413. A declared length is
+    checked before anything is read; a body streamed without one is read up to the limit, then
+    refused or handed on whole."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
+        if scope["type"] != "http" or b"transfer-encoding" not in headers:
+            declared = headers.get(b"content-length", b"0")
+            if not declared.isdigit() or int(declared) > self.limit:
+                await self._refuse(send)
+                return
+            await self.app(scope, receive, send)  # the server reads no more than the declared length
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                await self._refuse(send)
+                return
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return dict(await receive())
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Any) -> None:
+        text = f"Request body over {self.limit} bytes.".encode()
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(text)).encode()),
+                   (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": text})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="Serve the Zigong report QA chat.")
     parser.add_argument("--host", help="address to bind (default: $ZGQA_HOST or 127.0.0.1)")
@@ -293,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         show_error=False,
         footer_links=["api"],
         quiet=True,  # its banner suggests `share=True`, which this app never uses
+        max_file_size=MAX_BODY,  # the app takes no files; nothing larger is stored either
+        app_kwargs={"middleware": [Middleware(BodyLimit, limit=MAX_BODY)]},
     )
     return 0
 
