@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
+import http.server
 import json
 import math
 import os
@@ -11,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -131,6 +134,46 @@ def chroma_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
         yield "127.0.0.1", port
     finally:
         stop(proc)
+
+
+@contextlib.contextmanager
+def token_proxy(upstream: int, token: str) -> Iterator[int]:
+    """An authenticating reverse proxy on loopback in front of a Chroma server (whose own server has
+    no auth): requests without `Authorization: Bearer <token>` get 401; yields its port."""
+
+    class Forward(http.server.BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            if self.headers.get("Authorization") != f"Bearer {token}":
+                self.send_error(401, "Unauthorized")
+                return
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization", "connection")}
+            conn.request(self.command, self.path, body=body or None, headers=headers)
+            reply = conn.getresponse()
+            data = reply.read()
+            self.send_response(reply.status)
+            for k, v in reply.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length", "date", "server"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            conn.close()
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

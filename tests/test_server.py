@@ -10,7 +10,7 @@ import pytest
 import app
 import qa
 from qa.cli import main
-from tests.conftest import eval_questions, free_port, start_chroma, stop
+from tests.conftest import eval_questions, free_port, start_chroma, stop, token_proxy
 from vectorstore import StoreError, build, open_store
 from vectorstore.config import Settings
 
@@ -76,4 +76,29 @@ def test_a_chroma_server_that_goes_away_is_reported_clearly_and_answers_again_wh
         assert qa.ask(QUESTION, settings=remote).text == qa.ask(QUESTION, settings=real_index).text
     finally:
         stop(server)
+        qa.close()
+
+
+def test_a_chroma_server_behind_token_auth_is_used_with_the_token_and_refused_without(
+    real_index: Settings, chroma_server: tuple[str, int], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, upstream = chroma_server
+    with token_proxy(upstream, "s3cret-token") as port:
+        remote = replace(real_index, chroma_host="127.0.0.1", chroma_port=port, chroma_token="s3cret-token")
+        assert "s3cret" not in repr(remote)
+        try:
+            assert build(remote, progress=False).added == 276
+            assert qa.ask(QUESTION, settings=remote).text == qa.ask(QUESTION, settings=real_index).text
+        finally:
+            qa.close()
+        for token, says in [(None, "wants a token"), ("wrong", "refused the token in ZGQA_CHROMA_TOKEN")]:
+            with pytest.raises(StoreError, match=rf"Chroma server at 127\.0\.0\.1:{port} {says}: set ZGQA_CHROMA_TOKEN"):
+                open_store(replace(remote, chroma_token=token))
+        for name, value in [("ZGQA_CHROMA_HOST", "127.0.0.1"), ("ZGQA_CHROMA_PORT", str(port)),
+                            ("ZGQA_CHROMA_TOKEN", "s3cret-token"), ("ZGQA_INDEX", str(remote.index)),
+                            ("ZGQA_CACHE", str(remote.cache))]:
+            monkeypatch.setenv(name, value)
+        assert main(["ask", QUESTION]) == 0  # the command line reads the token from the environment
+        assert "7.1%" in capsys.readouterr().out
         qa.close()

@@ -17,6 +17,7 @@ DEFAULT_SEEDS = Path("seeds")
 DEFAULT_MODEL = "multilingual-e5-small"
 DEFAULT_INDEX = Path(".chroma")
 DEFAULT_COLLECTION = "zigong_reports"
+TOKEN_HEADERS = ("Authorization", "X-Chroma-Token")  # what Chroma's token auth reads
 
 
 def _default_cache(env: Mapping[str, str]) -> Path:
@@ -34,6 +35,8 @@ class Settings:
     - `ZGQA_CACHE`: where materialized models live (default `$XDG_CACHE_HOME/zgqa` or `~/.cache/zgqa`).
     - `ZGQA_INDEX`: the embedded Chroma folder plus the lexical index and record manager (default `.chroma/`).
     - `ZGQA_CHROMA_HOST` / `ZGQA_CHROMA_PORT`: use a Chroma server instead of the embedded folder.
+    - `ZGQA_CHROMA_TOKEN`: the token a server behind token auth wants, sent as `Authorization: Bearer`
+      (or in `X-Chroma-Token` when `ZGQA_CHROMA_TOKEN_HEADER=X-Chroma-Token`); never printed.
     - `ZGQA_COLLECTION`: the Chroma collection name.
     """
 
@@ -44,6 +47,8 @@ class Settings:
     chroma_host: str | None = None
     chroma_port: int = 8000
     collection: str = DEFAULT_COLLECTION
+    chroma_token: str | None = field(default=None, repr=False)
+    chroma_token_header: str = "Authorization"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -51,6 +56,9 @@ class Settings:
         port = env.get("ZGQA_CHROMA_PORT") or "8000"
         if not port.isdigit():
             raise ZgqaError(f"ZGQA_CHROMA_PORT must be a port number, not {port!r}.")
+        header = env.get("ZGQA_CHROMA_TOKEN_HEADER") or "Authorization"
+        if header not in TOKEN_HEADERS:
+            raise ZgqaError(f"ZGQA_CHROMA_TOKEN_HEADER is one of {', '.join(TOKEN_HEADERS)}, not {header!r}.")
         return cls(
             seeds=Path(env.get("ZGQA_SEEDS") or DEFAULT_SEEDS),
             model=env.get("ZGQA_MODEL") or DEFAULT_MODEL,
@@ -59,6 +67,8 @@ class Settings:
             chroma_host=env.get("ZGQA_CHROMA_HOST") or None,
             chroma_port=int(port),
             collection=env.get("ZGQA_COLLECTION") or DEFAULT_COLLECTION,
+            chroma_token=env.get("ZGQA_CHROMA_TOKEN") or None,
+            chroma_token_header=header,
         )
 
 

@@ -480,9 +480,17 @@ def _client(settings: Settings, root: Path) -> Any:
     # Telemetry would try to reach the internet, which these machines cannot.
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_host:
+        if settings.chroma_token:  # Chroma's own client-side token auth
+            chroma_settings = ChromaSettings(
+                anonymized_telemetry=False,
+                chroma_client_auth_provider="chromadb.auth.token_authn.TokenAuthClientProvider",
+                chroma_client_auth_credentials=settings.chroma_token,
+                chroma_auth_token_transport_header=settings.chroma_token_header,
+            )
         try:
             client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
             client.heartbeat()
+            client.list_collections(limit=1)  # the heartbeat may be open to all; this is not, behind auth
         except Exception as exc:
             raise StoreError(_unreachable(settings, exc)) from exc
         return client
@@ -558,6 +566,10 @@ def _alive(pid: int) -> bool:
 
 
 def _unreachable(settings: Settings, exc: Exception) -> str:
+    where = f"{settings.chroma_host}:{settings.chroma_port}"
+    if re.search(r"\b(401|403)\b|unauthori[sz]ed|forbidden|authenticat", str(exc), re.IGNORECASE):
+        given = "refused the token in ZGQA_CHROMA_TOKEN" if settings.chroma_token else "wants a token"
+        return f"The Chroma server at {where} {given}: set ZGQA_CHROMA_TOKEN to the token it expects."
     return (
         f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
         f"({type(exc).__name__}: {str(exc)[:160]}): start it (`chroma run --host 127.0.0.1 --port PORT "
