@@ -46,7 +46,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa.answer import COVERAGE_THRESHOLD, LANGUAGES, Composer, numbers, refusal
 from qa.matching import SENTENCE, question_words
-from qa.question import understand
+from qa.question import Query, understand
 from qa.retrieval import from_document
 from qa.types import Answer, Citation, Passage
 from vectorstore.config import GeneratorSettings
@@ -206,9 +206,9 @@ class Generator:
     -> prompt -> model (streaming its tokens to the callbacks) -> verification -> `Answer`."""
 
     def __init__(self, model: Runnable[Any, Any], composer: Composer, name: str, *, serial: bool = False) -> None:
-        self.model = model  # a chat model that streams (`chat_model` makes them so)
         self.composer = composer
         self.name = name
+        # `model` streams its tokens to the callbacks (`chat_model` makes real models so).
         self.draft: Runnable[dict[str, Any], str] = PROMPT | model | StrOutputParser()
         # A model in this process (llama.cpp) has one context: one answer at a time. An endpoint
         # queues requests itself.
@@ -237,13 +237,13 @@ class Generator:
             note = UNAVAILABLE_NOTE[lang].format(error=error)
             answer = self.composer.compose(query, passages, language=lang)
             return replace(answer, generator=self.name, note=note, fell_back=True)
-        return self.verified(query.text, draft, passages, lang)
+        return self.verified(query, draft, passages, lang)
 
-    def verified(self, question: str, draft: str, passages: Sequence[Passage], lang: str) -> Answer:
+    def verified(self, query: Query, draft: str, passages: Sequence[Passage], lang: str) -> Answer:
         """The answer the draft supports: its kept sentences, with citations renumbered in order of
         first use; the model's refusal; or the extractive answer when nothing can be kept or what
         is kept does not answer the question."""
-        query = understand(question)
+        question = query.text
         checked = verify(draft, passages, question)
         kept = [c for c in checked if c.kept]
         removed = tuple(f"{c.text} ({c.why})" for c in checked if not c.kept and not c.refusal)

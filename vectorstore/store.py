@@ -481,12 +481,9 @@ def _client(settings: Settings, root: Path) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_host:
         if settings.chroma_token:  # Chroma's own client-side token auth
-            chroma_settings = ChromaSettings(
-                anonymized_telemetry=False,
-                chroma_client_auth_provider="chromadb.auth.token_authn.TokenAuthClientProvider",
-                chroma_client_auth_credentials=settings.chroma_token,
-                chroma_auth_token_transport_header=settings.chroma_token_header,
-            )
+            chroma_settings.chroma_client_auth_provider = "chromadb.auth.token_authn.TokenAuthClientProvider"
+            chroma_settings.chroma_client_auth_credentials = settings.chroma_token
+            chroma_settings.chroma_auth_token_transport_header = settings.chroma_token_header
         try:
             client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
             client.heartbeat()
@@ -571,7 +568,7 @@ def _unreachable(settings: Settings, exc: Exception) -> str:
         given = "refused the token in ZGQA_CHROMA_TOKEN" if settings.chroma_token else "wants a token"
         return f"The Chroma server at {where} {given}: set ZGQA_CHROMA_TOKEN to the token it expects."
     return (
-        f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+        f"Cannot reach the Chroma server at {where} "
         f"({type(exc).__name__}: {str(exc)[:160]}): start it (`chroma run --host 127.0.0.1 --port PORT "
         "--path DIR`) or unset ZGQA_CHROMA_HOST."
     )
