@@ -271,7 +271,8 @@ def _print_chunks(corpus: Corpus, *, as_json: bool) -> None:
         if as_json:
             print(json.dumps(asdict(chunk), ensure_ascii=False))
         else:
-            print(f"[{chunk.id}] {chunk.source}:{chunk.line_start}-{chunk.line_end}  {chunk.section}")
+            place = f": {chunk.locus}" if chunk.locus else f":{chunk.line_start}-{chunk.line_end}"
+            print(f"[{chunk.id}] {chunk.source}{place}  {chunk.section}")
             print(f"    {chunk.text}\n")
 
 

@@ -252,6 +252,7 @@ def _passage(chunk: Chunk) -> Passage:
         line_end=chunk.line_end,
         score=0.0,
         term=chunk.term,
+        locus=chunk.locus,
     )
 
 

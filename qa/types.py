@@ -28,6 +28,7 @@ class Passage:
     line_end: int
     score: float  # reciprocal-rank fusion score with the question's priors; higher is better
     term: str | None = None  # set on a glossary entry: the term it defines
+    locus: str = ""  # in a PDF, Word, Markdown or HTML file: `page 3, lines 4–9` (vectorstore Chunk.locus)
 
     @property
     def label(self) -> str:
@@ -51,6 +52,7 @@ class Citation:
     # The sentences of `text` the answer quotes (each an exact substring of it): what a reader should
     # check first. Empty for the closest passages of a refusal, which support nothing.
     support: tuple[str, ...] = ()
+    locus: str = ""  # in a PDF, Word, Markdown or HTML file: `page 3, lines 4–9`
 
     @classmethod
     def of(cls, n: int, passage: Passage, support: tuple[str, ...] = ()) -> Citation:
@@ -65,11 +67,14 @@ class Citation:
             line_start=passage.line_start,
             line_end=passage.line_end,
             support=tuple(s for s in support if s and s in passage.text),
+            locus=passage.locus,
         )
 
     @property
     def where(self) -> str:
-        """`000_….txt: lines 12–14`"""
+        """`000_….txt: lines 12–14`, `report.pdf: page 3, lines 4–9`"""
+        if self.locus:
+            return f"{self.source}: {self.locus}"
         if self.line_start == self.line_end:
             return f"{self.source}: line {self.line_start}"
         return f"{self.source}: lines {self.line_start}–{self.line_end}"

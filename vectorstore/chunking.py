@@ -60,12 +60,15 @@ class Chunk:
     kind: str
     section: str  # `2025年政府工作报告 › 2024年工作回顾 › （一）巩固增强经济回升向好态势`
     text: str
-    line_start: int  # 1-based, inclusive, in the raw file
+    line_start: int  # 1-based, inclusive, in the raw file (for another format: in its extracted text)
     line_end: int
     footnotes: tuple[int, ...] = ()  # glossary numbers cited by footnote markers in the text
     term: str | None = None  # set on a glossary entry: the term it defines
     note: int | None = None  # set on a glossary entry: its number, which markers cite
     original_text: str | None = None  # the raw wording, where the text was de-spun
+    # Its place in a file of another format than .txt, whose `line_*` count lines of the extracted
+    # text: `page 3, lines 4–9` (PDF), `paragraphs 12–15` (Word), `lines 40–52` (Markdown, HTML).
+    locus: str = ""
 
     @property
     def section_path(self) -> tuple[str, ...]:

@@ -20,7 +20,8 @@ from vectorstore import metadata
 from vectorstore.chunking import Chunk, ReportInfo, chunk_sections
 from vectorstore.cleaning import CleanLine, Profile, clean_line, despin, detect_profile
 from vectorstore.errors import SeedsError
-from vectorstore.reading import RawReport, Skipped, read_folder
+from vectorstore.formats import Origin, describe
+from vectorstore.reading import REPORT_SUFFIXES, RawReport, Skipped, read_folder
 from vectorstore.sections import BodyLine, parse
 
 # A run of this many consecutive non-blank lines seen before in the same file is a repeated copy;
@@ -40,6 +41,7 @@ class Report:
     raw_lines: tuple[str, ...]
     repairs: tuple[tuple[str, int], ...]
     duplicates: tuple[str, ...] = ()  # other files holding the same report, not ingested
+    origins: tuple[Origin, ...] | None = None  # a document's place of each raw line (reading.RawReport)
 
     @property
     def fingerprint(self) -> str:
@@ -61,7 +63,11 @@ class Report:
             label=self.meta.label,
             rewritten=self.profile.rewritten,
         )
-        return tuple(chunk_sections(info, sections, glossary))
+        chunks = chunk_sections(info, sections, glossary)
+        if self.origins is None:
+            return tuple(chunks)
+        origins = self.origins
+        return tuple(replace(c, locus=describe(origins[c.line_start - 1 : c.line_end])) for c in chunks)
 
     def clean_span(self, line_start: int, line_end: int) -> list[str]:
         """The raw lines `line_start..line_end` cleaned by this report's rules (for checking chunks)."""
@@ -110,7 +116,8 @@ def load(folder: Path) -> Corpus:
         by_fingerprint[report.fingerprint] = len(corpus.reports)
         corpus.reports.append(report)
     if not corpus.reports:
-        raise SeedsError(f"No usable report in {folder}: add .txt reports there (see README).")
+        kinds = ", ".join(REPORT_SUFFIXES)
+        raise SeedsError(f"No usable report in {folder}: add reports there ({kinds}; see README).")
     return corpus
 
 
@@ -154,6 +161,7 @@ def build_report(raw: RawReport, overrides: dict[str, object] | None = None) -> 
         lines=tuple(body),
         raw_lines=tuple(raw_lines),
         repairs=tuple((k, v) for k, v in sorted(repairs.items()) if v),
+        origins=raw.origins,
     )
 
 

@@ -1,8 +1,10 @@
-"""Find the report files in a folder and decode them, whatever their encoding.
+"""Find the report files in a folder and read them to text lines, whatever their encoding or format.
 
 UTF-8 (with or without BOM) and UTF-16 with a BOM are taken as they are; anything else is
-identified by charset-normalizer, so a GB18030/GBK copy of a report reads to the same text. A file
-that is empty, binary or cannot be decoded is returned as `Skipped` with the reason, and the other files are still read.
+identified by charset-normalizer, so a GB18030/GBK copy of a report reads to the same text. `.md`,
+`.html`, `.pdf` and `.docx` files are read by formats.py into lines that remember their place in the
+file. A file that is empty, binary or cannot be read is returned as `Skipped` with the reason, and
+the other files are still read.
 
 Leaves out: what the text means (metadata.py) and how it is repaired (cleaning.py).
 """
@@ -17,8 +19,13 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from vectorstore.errors import SeedsError
+from vectorstore.formats import Origin, Unreadable, extract
 
-REPORT_SUFFIXES = (".txt",)
+TEXT_SUFFIXES = (".txt",)
+# Decoded like a .txt file first, then parsed.
+MARKUP_SUFFIXES = (".md", ".html", ".htm")
+BINARY_SUFFIXES = (".pdf", ".docx")
+REPORT_SUFFIXES = TEXT_SUFFIXES + MARKUP_SUFFIXES + BINARY_SUFFIXES
 # A decoded text with more control characters than this share is binary data that happened to
 # decode (charset-normalizer accepts some binary as a legacy code page).
 _MAX_CONTROL_SHARE = 0.01
@@ -28,12 +35,17 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 @dataclass(frozen=True)
 class RawReport:
-    """A report file as read: its name, encoding and raw lines (line i is `lines[i - 1]`)."""
+    """A report file as read: its name, encoding and raw lines (line i is `lines[i - 1]`).
+
+    For a `.txt` file the lines are the file's lines and `origins` is None; for another format they
+    are the lines of its extracted text and `origins[i - 1]` is where line i sits in the file.
+    """
 
     source: str
     path: Path
-    encoding: str
+    encoding: str  # or the reader of another format: "pdf (pypdf)"
     lines: tuple[str, ...]
+    origins: tuple[Origin, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,13 +73,33 @@ def read_folder(folder: Path) -> tuple[list[RawReport], list[Skipped]]:
         except OSError as exc:  # vanished or unreadable between listing and reading
             skipped.append(Skipped(path.name, f"cannot be read: {exc.strerror or exc}"))
             continue
-        result = decode(data)
+        result = read(path, data)
         if isinstance(result, str):
             skipped.append(Skipped(path.name, result))
         else:
-            text, encoding = result
-            reports.append(RawReport(path.name, path, encoding, tuple(_LINE_BREAK.split(text))))
+            reports.append(result)
     return reports, skipped
+
+
+def read(path: Path, data: bytes) -> RawReport | str:
+    """One file's bytes as a report's lines, or the reason it holds no readable text."""
+    suffix = path.suffix.lower()
+    text = None
+    if suffix not in BINARY_SUFFIXES:
+        result = decode(data)
+        if isinstance(result, str):
+            return result
+        text, encoding = result
+        if suffix in TEXT_SUFFIXES:
+            return RawReport(path.name, path, encoding, tuple(_LINE_BREAK.split(text)))
+        text = _LINE_BREAK.sub("\n", text)
+    elif not data.strip():
+        return "empty file"
+    try:
+        found = extract(path, data, text)
+    except Unreadable as exc:
+        return str(exc)
+    return RawReport(path.name, path, found.reader, found.lines, found.origins)
 
 
 def decode(data: bytes) -> tuple[str, str] | str:

@@ -154,6 +154,8 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
         meta["note"] = chunk.note
     if chunk.original_text is not None:
         meta["original_text"] = chunk.original_text
+    if chunk.locus:
+        meta["locus"] = chunk.locus
     return meta
 
 
@@ -174,6 +176,7 @@ def chunk_from_record(text: str, meta: dict[str, Any]) -> Chunk:
         term=str(meta["term"]) if "term" in meta else None,
         note=int(meta["note"]) if "note" in meta else None,
         original_text=str(meta["original_text"]) if "original_text" in meta else None,
+        locus=str(meta.get("locus") or ""),
     )
 
 

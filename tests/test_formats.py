@@ -1,0 +1,219 @@
+"""Reports as Markdown, HTML, PDF and Word files: each test writes a small real file of its kind
+(the PDF with reportlab, the Word file with python-docx), ingests it like the bundled reports, and
+checks the chunks, their place in the file, and the citations of answers built on them."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import docx
+import pypdf
+import pytest
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
+
+import qa
+from vectorstore import Corpus, build, load
+from vectorstore.chunking import Chunk
+from vectorstore.config import Settings
+from vectorstore.formats import Origin, describe
+from vectorstore.reading import read
+
+FRONT = ["——{year}年1月20日在自贡市第十八届人民代表大会第{n}次会议上", "市长 张明", "各位代表："]
+
+
+def report(year: int, fact: str, *, n: int = 1) -> tuple[str, list[str]]:
+    """A short work report: its title and lines (front matter, a review section holding `fact`, a
+    targets section)."""
+    title = f"{year}年自贡市政府工作报告"
+    lines = [f.format(year=year, n="一二三四五"[n - 1]) for f in FRONT]
+    lines += [
+        "现在，我代表市人民政府，向大会报告工作，请予审议。",
+        f"一、{year - 1}年工作回顾",
+        "过去一年，全市上下攻坚克难，经济运行稳中有进。",
+        fact,
+        f"二、{year}年主要目标",
+        "今年经济社会发展的主要预期目标是：地区生产总值增长6%左右。",
+    ]
+    return title, lines
+
+
+def write_markdown(path: Path, title: str, lines: list[str]) -> None:
+    body = [f"## {line}" if line[1:2] == "、" else line for line in lines]
+    path.write_text("---\nsource: 自贡市人民政府\n---\n\n# " + title + "\n\n" + "\n\n".join(body) + "\n", encoding="utf-8")
+
+
+NAVIGATION = ["首页", "机构设置", "政务公开", "联系我们"]
+FOOTER = "版权所有：自贡市人民政府办公室 蜀ICP备05003926号"
+
+
+def write_html(path: Path, title: str, lines: list[str]) -> None:
+    nav = "".join(f'<li><a href="/{i}">{name}</a></li>' for i, name in enumerate(NAVIGATION))
+    paragraphs = "\n".join(f"<h2>{line}</h2>" if line[1:2] == "、" else f"<p>{line}</p>" for line in lines)
+    path.write_text(
+        f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body>\n"
+        f'<nav><ul class="menu">{nav}</ul></nav>\n<div class="content"><article>\n<h1>{title}</h1>\n'
+        f"{paragraphs}\n</article></div>\n<footer><p>{FOOTER}</p></footer>\n</body></html>\n",
+        encoding="utf-8",
+    )
+
+
+def write_pdf(path: Path, pages: list[list[str]]) -> None:
+    """A PDF with a real text layer: one line of text per line given, a page per list."""
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    pdf = canvas.Canvas(str(path))
+    for page in pages:
+        pdf.setFont("STSong-Light", 11)
+        for i, line in enumerate(page):
+            pdf.drawString(60, 780 - 18 * i, line)
+        pdf.showPage()
+    pdf.save()
+
+
+def write_docx(path: Path, title: str, lines: list[str], table: list[tuple[str, str]]) -> None:
+    document = docx.Document()
+    document.add_paragraph(title)
+    for line in lines:
+        document.add_paragraph(line)
+    grid = document.add_table(rows=len(table), cols=2)
+    for r, (label, value) in enumerate(table):
+        grid.cell(r, 0).text, grid.cell(r, 1).text = label, value
+    document.add_paragraph("各位代表，新征程催人奋进，让我们共同努力！")
+    document.save(str(path))
+
+
+# The four reports, one fact each that no other holds.
+SALT = "全市井矿盐产量达到512万吨，盐化工产值增长9.4%。"
+LANTERN = "第三十届自贡国际恐龙灯会接待游客365万人次，旅游收入增长17.2%。"
+VEHICLES = "新能源汽车产业链加快成形，新能源汽车产量增长48.7%。"
+DOCX_TABLE = [("指标", "完成情况"), ("服务业增加值", "增长7.3%")]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("formats")
+    write_markdown(folder / "salt.md", *report(2030, SALT))
+    write_html(folder / "lantern.html", *report(2031, LANTERN, n=2))
+    title, lines = report(2032, VEHICLES, n=3)
+    # The fact is the third line of page 2.
+    write_pdf(folder / "vehicles.pdf", [[title, *lines[:5]], lines[5:]])
+    write_docx(folder / "services.docx", *report(2033, "过去一年，服务业稳步发展。", n=4), DOCX_TABLE)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def corpus(folder: Path) -> Corpus:
+    return load(folder)
+
+
+def chunk_holding(corpus: Corpus, text: str) -> Chunk:
+    found = [c for c in corpus.chunks() if text in c.text]
+    assert len(found) == 1, [c.text for c in found]
+    return found[0]
+
+
+def test_every_format_is_ingested_with_its_metadata(corpus: Corpus) -> None:
+    assert not corpus.skipped and not corpus.warnings
+    years = {r.source: (r.meta.year, r.meta.kind, r.meta.date, r.encoding) for r in corpus.reports}
+    assert years == {
+        "lantern.html": (2031, "work_report", "2031-01-20", "html (trafilatura)"),
+        "salt.md": (2030, "work_report", "2030-01-20", "markdown (markdown-it)"),
+        "services.docx": (2033, "work_report", "2033-01-20", "docx (python-docx)"),
+        "vehicles.pdf": (2032, "work_report", "2032-01-20", "pdf (pypdf)"),
+    }
+
+
+def test_markdown_chunks_cite_the_lines_of_the_file_without_markup(corpus: Corpus, folder: Path) -> None:
+    chunk = chunk_holding(corpus, "井矿盐产量")
+    assert chunk.section == "2030年政府工作报告 › 一、2029年工作回顾"
+    raw = (folder / "salt.md").read_text(encoding="utf-8").split("\n")
+    first = raw.index("过去一年，全市上下攻坚克难，经济运行稳中有进。") + 1
+    assert chunk.locus == f"lines {first}–{first + 2}"
+    assert raw[first + 1] == SALT and SALT in chunk.text
+    assert not any("#" in c.text or "source:" in c.text for c in corpus.chunks())
+
+
+def test_html_keeps_the_main_text_and_drops_navigation_and_footer(corpus: Corpus, folder: Path) -> None:
+    texts = "\n".join(c.text + c.section for c in corpus.chunks() if c.source == "lantern.html")
+    assert LANTERN in texts
+    for word in [*NAVIGATION, "版权所有", "ICP"]:
+        assert word not in texts
+    chunk = chunk_holding(corpus, "恐龙灯会")
+    raw = (folder / "lantern.html").read_text(encoding="utf-8").split("\n")
+    n = next(i for i, line in enumerate(raw, start=1) if LANTERN in line)
+    assert chunk.locus == f"lines {n - 1}–{n}"  # the paragraph before it, and its own line
+
+
+def test_pdf_chunks_cite_page_and_line_and_the_text_layer_there_holds_them(corpus: Corpus, folder: Path) -> None:
+    chunk = chunk_holding(corpus, "新能源汽车产量")
+    assert chunk.section == "2032年政府工作报告 › 一、2031年工作回顾"
+    # The section starts on page 1 (its heading is the last line there) and runs on to page 2.
+    assert chunk.locus == "page 2, lines 1–2"
+    page = pypdf.PdfReader(folder / "vehicles.pdf").pages[1].extract_text().split("\n")
+    assert page[1] == VEHICLES
+
+
+def test_docx_chunks_cite_paragraphs_and_table_rows(corpus: Corpus) -> None:
+    review = chunk_holding(corpus, "服务业稳步发展")
+    # Paragraph 1 is the title, 2-4 the front matter, 5 the opening, 6 the heading.
+    assert review.locus == "paragraphs 7–8"
+    row = chunk_holding(corpus, "服务业增加值")
+    assert "服务业增加值，增长7.3%。" in row.text
+    # It shares a chunk with the targets paragraph before the table and the closing one after it.
+    assert row.locus == "paragraph 10 – paragraph 11"
+
+
+def test_a_span_over_pages_or_kinds_of_place_names_both_ends() -> None:
+    assert describe([Origin("line", 30, 30, page=2), Origin("line", 4, 4, page=3)]) == "page 2, line 30 – page 3, line 4"
+    assert describe([Origin("paragraph", 9, 9), Origin("table 1, row", 2, 2)]) == "paragraph 9 – table 1, row 2"
+    table_between = [Origin("paragraph", 9, 9), Origin("table 1, row", 1, 1), Origin("paragraph", 10, 10)]
+    assert describe(table_between) == "paragraph 9 – paragraph 10"
+    assert describe([Origin("line", 3, 4), Origin("line", 6, 8)]) == "lines 3–8"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("scan.pdf", "blank", "PDF without a text layer"),
+        ("broken.pdf", b"%PDF-1.7\nnot really a pdf", "damaged PDF"),
+        ("broken.docx", b"PK\x03\x04 not a zip archive", "damaged Word file"),
+        ("empty.docx", b"", "empty file"),
+        ("menu.html", b"<html><body><nav><a href='/'>home</a></nav></body></html>", "no text in it"),
+    ],
+)
+def test_a_document_without_readable_text_is_skipped_with_why(tmp_path: Path, name: str, data: bytes | str, reason: str) -> None:
+    if data == "blank":  # a scan: a page with a drawing and no text layer
+        buffer = io.BytesIO()
+        pdf = canvas.Canvas(buffer)
+        pdf.rect(100, 100, 300, 400, fill=1)
+        pdf.showPage()
+        pdf.save()
+        data = buffer.getvalue()
+    assert isinstance(data, bytes)
+    result = read(tmp_path / name, data)
+    assert isinstance(result, str) and reason in result
+
+
+def test_answers_from_each_format_cite_the_place_in_its_file(folder: Path, tmp_path: Path, model_cache: Path) -> None:
+    settings = Settings(seeds=folder, index=tmp_path / "index", cache=model_cache)
+    build(settings, progress=False)
+    try:
+        expected = {
+            "井矿盐产量是多少？": ("salt.md", "512万吨", "lines "),
+            "恐龙灯会接待游客多少人次？": ("lantern.html", "365万人次", "lines "),
+            "新能源汽车产量增长多少？": ("vehicles.pdf", "48.7%", "page 2, lines 1–2"),
+            "服务业增加值增长多少？": ("services.docx", "7.3%", "paragraph 10 – paragraph 11"),
+        }
+        for question, (source, figure, place) in expected.items():
+            answer = qa.ask(question, settings=settings)
+            assert answer.found, (question, answer.text)
+            assert figure in answer.text
+            cited = [c for c in answer.citations if figure in c.text]
+            assert cited and cited[0].source == source
+            assert cited[0].where.startswith(f"{source}: ") and place in cited[0].where
+            # The JSON a client gets says the same place.
+            assert cited[0].locus in {c["locus"] for c in answer.as_dict()["citations"]}
+    finally:
+        qa.close()
