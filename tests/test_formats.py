@@ -87,7 +87,7 @@ def write_docx(path: Path, title: str, lines: list[str], table: list[tuple[str, 
 # The four reports, one fact each that no other holds.
 SALT = "全市井矿盐产量达到512万吨，盐化工产值增长9.4%。"
 LANTERN = "第三十届自贡国际恐龙灯会接待游客365万人次，旅游收入增长17.2%。"
-VEHICLES = "新能源汽车产业链加快成形，新能源汽车产量增长48.7%。"
+VEHICLES = "新能源汽车产业链加快成形，整车和零部件项目相继建成投产，新能源汽车产量增长48.7%。"
 DOCX_TABLE = [("指标", "完成情况"), ("服务业增加值", "增长7.3%")]
 
 
@@ -97,8 +97,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_markdown(folder / "salt.md", *report(2030, SALT))
     write_html(folder / "lantern.html", *report(2031, LANTERN, n=2))
     title, lines = report(2032, VEHICLES, n=3)
-    # The fact is the third line of page 2.
-    write_pdf(folder / "vehicles.pdf", [[title, *lines[:5]], lines[5:]])
+    # The fact's sentence is cut by the page break, under a page number, as printed reports are.
+    cut = VEHICLES.index("新能源汽车产量")
+    write_pdf(folder / "vehicles.pdf", [[title, *lines[:6], VEHICLES[:cut], "— 1 —"], [VEHICLES[cut:], *lines[7:]]])
     write_docx(folder / "services.docx", *report(2033, "过去一年，服务业稳步发展。", n=4), DOCX_TABLE)
     return folder
 
@@ -149,10 +150,12 @@ def test_html_keeps_the_main_text_and_drops_navigation_and_footer(corpus: Corpus
 def test_pdf_chunks_cite_page_and_line_and_the_text_layer_there_holds_them(corpus: Corpus, folder: Path) -> None:
     chunk = chunk_holding(corpus, "新能源汽车产量")
     assert chunk.section == "2032年政府工作报告 › 一、2031年工作回顾"
-    # The section starts on page 1 (its heading is the last line there) and runs on to page 2.
-    assert chunk.locus == "page 2, lines 1–2"
-    page = pypdf.PdfReader(folder / "vehicles.pdf").pages[1].extract_text().split("\n")
-    assert page[1] == VEHICLES
+    # The sentence cut by the page break is whole again, without the page number between.
+    assert VEHICLES in chunk.text and "1" not in chunk.text.replace(VEHICLES, "")
+    # Page 1: title, three lines of front matter, the opening, the heading, then the section's text.
+    assert chunk.locus == "page 1, line 7 – page 2, line 1"
+    pages = [page.extract_text().split("\n") for page in pypdf.PdfReader(folder / "vehicles.pdf").pages]
+    assert pages[0][7] + pages[1][0] == VEHICLES
 
 
 def test_docx_chunks_cite_paragraphs_and_table_rows(corpus: Corpus) -> None:
@@ -203,7 +206,7 @@ def test_answers_from_each_format_cite_the_place_in_its_file(folder: Path, tmp_p
         expected = {
             "井矿盐产量是多少？": ("salt.md", "512万吨", "lines "),
             "恐龙灯会接待游客多少人次？": ("lantern.html", "365万人次", "lines "),
-            "新能源汽车产量增长多少？": ("vehicles.pdf", "48.7%", "page 2, lines 1–2"),
+            "新能源汽车产量增长多少？": ("vehicles.pdf", "48.7%", "page 1, line 7 – page 2, line 1"),
             "服务业增加值增长多少？": ("services.docx", "7.3%", "paragraph 10 – paragraph 11"),
         }
         for question, (source, figure, place) in expected.items():
