@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import http.client
-import http.server
 import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.servers import free_port, start_chroma, stop
 from vectorstore import Corpus, build, load
 from vectorstore.config import Settings
 from vectorstore.embeddings import ModelEmbeddings
@@ -97,34 +94,6 @@ def index_settings(tmp_path: Path, seeds_copy: Path) -> Settings:
     return Settings(seeds=seeds_copy, index=tmp_path / "index", cache=tmp_path / "cache")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_chroma(port: int, data: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    """A real `chroma run` on loopback over the `data` folder, answering its heartbeat."""
-    exe = Path(sys.executable).with_name("chroma")
-    assert exe.exists(), f"the chroma server command is missing: {exe}"
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [str(exe), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(data)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).close()
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                stop(proc)
-                raise RuntimeError(f"chroma run did not start: {log_path.read_text()}") from None
-            time.sleep(0.2)
-
-
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
     """A real `chroma run` on loopback with its own data folder, stopped at the end of the test."""
@@ -134,56 +103,6 @@ def chroma_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
         yield "127.0.0.1", port
     finally:
         stop(proc)
-
-
-@contextlib.contextmanager
-def token_proxy(upstream: int, token: str) -> Iterator[int]:
-    """An authenticating reverse proxy on loopback in front of a Chroma server (whose own server has
-    no auth): requests without `Authorization: Bearer <token>` get 401; yields its port."""
-
-    class Forward(http.server.BaseHTTPRequestHandler):
-        def _any(self) -> None:
-            if self.headers.get("Authorization") != f"Bearer {token}":
-                self.send_error(401, "Unauthorized")
-                return
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=60)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization", "connection")}
-            conn.request(self.command, self.path, body=body or None, headers=headers)
-            reply = conn.getresponse()
-            data = reply.read()
-            self.send_response(reply.status)
-            for k, v in reply.getheaders():
-                if k.lower() not in ("transfer-encoding", "connection", "content-length", "date", "server"):
-                    self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            conn.close()
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forward)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield int(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """End a server the tests started: politely, then for sure."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import pytest
 
 import app
 import qa
+from benchmarks.servers import post_status
 from qa.types import Answer, Citation
 from vectorstore.config import ServeSettings, Settings
 from vectorstore.errors import ZgqaError
@@ -249,36 +250,13 @@ def test_a_models_answer_streams_as_a_draft_then_shows_verified_with_what_was_re
     assert panel.count('class="zgqa-source"') == 1 and "<mark>" in panel
 
 
-def _post_status(url: str, body: bytes, *, chunked: bool) -> int:
-    """POST `body` over a raw socket and read the status line, even if the server answers (and
-    closes) before the body is all sent, as it should for one too large."""
-    import socket
-    from urllib.parse import urlsplit
-
-    where = urlsplit(url)
-    length = b"Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(body)}".encode()
-    head = b"POST /gradio_api/queue/join HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + length + b"\r\n\r\n"
-    pieces = [body[i : i + 65536] for i in range(0, len(body), 65536)]
-    if chunked:
-        pieces = [b"%x\r\n%s\r\n" % (len(p), p) for p in pieces] + [b"0\r\n\r\n"]
-    with socket.create_connection((where.hostname, where.port), timeout=30) as sock:
-        try:
-            sock.sendall(head)
-            for piece in pieces:
-                sock.sendall(piece)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # refused mid-way: the answer is already there to read
-        status = sock.makefile("rb").readline()
-    return int(status.split()[1])
-
-
 @pytest.mark.model
 def test_a_request_body_over_the_limit_is_refused_before_it_is_read(app_url: str) -> None:
     import urllib.request
 
     big = b'{"data": ["' + b"x" * (app.MAX_BODY + 1) + b'"]}'
-    assert _post_status(app_url, big, chunked=False) == 413
-    assert _post_status(app_url, big, chunked=True) == 413  # no length declared: counted as it comes
-    assert _post_status(app_url, b'{"data": []}', chunked=False) != 413  # a small one is let through
+    assert post_status(app_url, big, chunked=False) == 413
+    assert post_status(app_url, big, chunked=True) == 413  # no length declared: counted as it comes
+    assert post_status(app_url, b'{"data": []}', chunked=False) != 413  # a small one is let through
     with urllib.request.urlopen(app_url, timeout=30) as page:  # and the app still serves
         assert page.status == 200

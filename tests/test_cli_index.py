@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.servers import free_port
 from qa.cli import main
-from tests.conftest import free_port
 from vectorstore.config import Settings
 
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 import qa
+from benchmarks.servers import free_port, stop
 from qa.answer import numbers
 from qa.generation import FALLBACK_NOTE
 from qa.types import Answer
-from tests.conftest import free_port, stop
 from vectorstore.config import GeneratorSettings, Settings
 
 pytestmark = [pytest.mark.llm, pytest.mark.model]

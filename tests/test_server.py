@@ -9,8 +9,9 @@ import pytest
 
 import app
 import qa
+from benchmarks.servers import free_port, start_chroma, stop, token_proxy
 from qa.cli import main
-from tests.conftest import eval_questions, free_port, start_chroma, stop, token_proxy
+from tests.conftest import eval_questions
 from vectorstore import StoreError, build, open_store
 from vectorstore.config import Settings
 

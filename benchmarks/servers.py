@@ -1,0 +1,121 @@
+"""Servers the tests and the reliability run start and talk to, all on loopback: a real Chroma server,
+an authenticating proxy in front of it, and a raw HTTP request for what an HTTP client would not send.
+
+Leaves out: the chat app itself (tests/conftest.py `serve_app`, benchmarks/app.py `Served`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import http.server
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_chroma(port: int, data: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    """A real `chroma run` on loopback over the `data` folder, answering its heartbeat."""
+    exe = Path(sys.executable).with_name("chroma")
+    assert exe.exists(), f"the chroma server command is missing: {exe}"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [str(exe), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(data)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop(proc)
+                raise RuntimeError(f"chroma run did not start: {log_path.read_text()}") from None
+            time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def token_proxy(upstream: int, token: str) -> Iterator[int]:
+    """An authenticating reverse proxy on loopback in front of a Chroma server (whose own server has
+    no auth): requests without `Authorization: Bearer <token>` get 401; yields its port."""
+
+    class Forward(http.server.BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            if self.headers.get("Authorization") != f"Bearer {token}":
+                self.send_error(401, "Unauthorized")
+                return
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=60)
+            dropped = ("host", "authorization", "connection")
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
+            conn.request(self.command, self.path, body=body or None, headers=headers)
+            reply = conn.getresponse()
+            data = reply.read()
+            self.send_response(reply.status)
+            for k, v in reply.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length", "date", "server"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            conn.close()
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """End a server started here: politely, then for sure."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def post_status(url: str, body: bytes, *, chunked: bool) -> int:
+    """POST `body` over a raw socket and read the status line, even if the server answers (and
+    closes) before the body is all sent, as it should for one too large."""
+    where = urlsplit(url)
+    length = b"Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(body)}".encode()
+    head = b"POST /gradio_api/queue/join HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head += length + b"\r\n\r\n"
+    pieces = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    if chunked:
+        pieces = [b"%x\r\n%s\r\n" % (len(p), p) for p in pieces] + [b"0\r\n\r\n"]
+    with socket.create_connection((where.hostname, where.port), timeout=30) as sock:
+        try:
+            sock.sendall(head)
+            for piece in pieces:
+                sock.sendall(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused mid-way: the answer is already there to read
+        status = sock.makefile("rb").readline()
+    return int(status.split()[1])
