@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/zgqa bench qa
 	$(BIN)/zgqa bench qa --questions tests/fixtures/eval_qa_extra.jsonl
 	$(BIN)/zgqa bench app
+	$(BIN)/zgqa bench reliability
 
 test: install-llm lint
 	$(BIN)/pytest

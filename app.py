@@ -31,7 +31,7 @@ from starlette.middleware import Middleware
 import qa
 from qa.api import MAX_QUESTION
 from qa.types import NEWS
-from vectorstore.config import ServeSettings
+from vectorstore.config import MAX_BODY, ServeSettings
 
 log = logging.getLogger("zgqa.app")
 
@@ -50,9 +50,6 @@ KINDS = {"work_report": "政府工作报告 · official report", "plan_report": 
 NEWS_KIND = "新闻报道 · news article (secondary source)"
 # One request holds a core for ~50 ms; a few at once keep the queue short without thrashing 2 cores.
 CONCURRENCY = 4
-# The largest request body served. A request carries the question (at most MAX_QUESTION characters)
-# and the conversation shown so far; a hundred turns with their answers stay well under this.
-MAX_BODY = 1_000_000
 
 CSS = """
 .zgqa-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin: 8px 0; }

@@ -74,6 +74,9 @@ class Settings:
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
+# The largest request body the app serves. A request carries the question (at most MAX_QUESTION
+# characters) and the conversation shown so far; a hundred turns with their answers stay well under this.
+MAX_BODY = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,45 @@
+"""`zgqa bench reliability`: the command that tries every bad input, format, fault and hostile request
+for real and prints the README's table of what happened."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.reliability import AREAS, Row, table
+from qa.cli import main
+
+
+def test_a_table_cell_stays_one_line_and_shows_what_cannot_be_printed() -> None:
+    row = Row("questions", "control characters: '\x00\x1b'", "a | b\nc", ok=False)
+    assert table([row]).splitlines()[-1] == "| questions | control characters: '\\x00\\x1b' | a \\| b c | **no** |"
+
+
+def test_an_unknown_area_is_refused_with_the_areas_there_are(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", "reliability", "--only", "questions,weather"])
+    assert stop.value.code == 2
+    assert f"unknown area weather: choose from {', '.join(AREAS)}" in capsys.readouterr().err
+
+
+@pytest.mark.model
+@pytest.mark.server
+def test_every_scenario_is_tried_and_behaves_as_the_readme_says(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ZGQA_CACHE", str(model_cache))
+    assert main(["bench", "reliability"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| area")]
+    assert {row.split(" | ")[0][2:] for row in rows} == set(AREAS)
+    assert all(row.endswith("| yes |") for row in rows), [r for r in rows if not r.endswith("| yes |")]
+    for said in [
+        "HTTP 413 / HTTP 413",
+        "killed mid-build; the index answers exactly as before",
+        "skipped: PDF without a text layer",
+        "cited as `vehicles.pdf: page 1, line 7 – page 2, line 1`",
+        "(listener contacted: no)",
+    ]:
+        assert said in out
+    assert out.rstrip().endswith(f"{len(rows)} of {len(rows)} rows as expected.")
