@@ -116,7 +116,8 @@ def questions(settings: Settings, work: Path) -> Iterator[Row]:
         ok = kind == expected and "99%" not in said and "1万亿" not in said
         if expected == "answered":
             ok = ok and GDP_FIGURE in said
-        yield Row("questions", f"{tried}: {question!r}", said, ok)
+        shown = repr(question) if len(repr(question)) <= 80 else f"{question[:8]!r}…"  # type: ignore[index]
+        yield Row("questions", f"{tried}: {shown}", said, ok)
 
     # A path and a URL are text to answer, never something to open or fetch.
     secret = work / "secret.txt"
