@@ -122,6 +122,23 @@ def test_a_document_without_readable_text_is_skipped_with_why(tmp_path: Path, na
     assert isinstance(result, str) and reason in result
 
 
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-256"])
+def test_an_encrypted_pdf_is_read_when_it_opens_without_a_password_and_skipped_with_why_when_not(
+    folder: Path, algorithm: str
+) -> None:
+    def encrypted(user_password: str) -> bytes:
+        writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(folder / "vehicles.pdf"))
+        writer.encrypt(user_password=user_password, owner_password="owner", algorithm=algorithm)
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        return buffer.getvalue()
+
+    # Printing and copying restricted, as published government PDFs often are: it still opens.
+    restricted = read(Path("restricted.pdf"), encrypted(""))
+    assert not isinstance(restricted, str) and VEHICLES[:10] in "".join(restricted.lines)
+    assert read(Path("locked.pdf"), encrypted("pw")) == "encrypted PDF: save a copy without a password"
+
+
 def test_answers_from_each_format_cite_the_place_in_its_file(folder: Path, tmp_path: Path, model_cache: Path) -> None:
     settings = Settings(seeds=folder, index=tmp_path / "index", cache=model_cache)
     build(settings, progress=False)

@@ -201,14 +201,14 @@ def _line_holding(source: list[str], start: int, probe: str) -> int | None:
 
 def _pdf(data: bytes) -> Iterator[tuple[str, Origin]]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise Unreadable("encrypted PDF: save a copy without a password")
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    except (PdfReadError, DependencyError, ValueError, KeyError, TypeError) as exc:
         raise Unreadable(f"damaged PDF ({exc})") from exc
     if not any(page.strip() for page in pages):
         raise Unreadable("PDF without a text layer (a scan?): no text to read, and no OCR is done")
