@@ -33,8 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,7 +40,7 @@ from unittest import mock
 
 from benchmarks.samples import QUESTIONS as FORMAT_QUESTIONS
 from benchmarks.samples import write_all
-from benchmarks.servers import free_port, post_status, start_chroma, stop, token_proxy
+from benchmarks.servers import free_port, post_status, serve_app, start_chroma, stop, token_proxy, zgqa_env
 from vectorstore.config import MAX_BODY, ServeSettings, Settings
 from vectorstore.errors import ZgqaError
 
@@ -258,12 +256,6 @@ def _new_index(settings: Settings, index: Path, **changes: object) -> Settings:
     return replace(settings, index=index, **changes)  # type: ignore[arg-type]
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZGQA_")}
-    where = {"ZGQA_SEEDS": settings.seeds, "ZGQA_INDEX": settings.index, "ZGQA_CACHE": settings.cache}
-    return env | {k: str(v) for k, v in where.items()}
-
-
 def faults(settings: Settings, work: Path) -> Iterator[Row]:
     yield _killed_build(settings, work)
     yield from _server_down(settings, work)
@@ -281,7 +273,7 @@ def _killed_build(settings: Settings, work: Path) -> Row:
     # killed. The bar reaches 256 when the first 128 chunks are written (tests/test_faults.py).
     total = len(load(settings.seeds).chunks())
     zgqa = Path(sys.executable).with_name("zgqa")
-    proc = subprocess.Popen([str(zgqa), "build", "--rebuild"], stderr=subprocess.PIPE, env=_env(copy))
+    proc = subprocess.Popen([str(zgqa), "build", "--rebuild"], stderr=subprocess.PIPE, env=zgqa_env(copy))
     assert proc.stderr is not None
     seen, deadline = b"", time.monotonic() + 300
     while not any(int(done) >= min(256, total - 1) for done in re.findall(rb"(\d+)/%d " % total, seen)):
@@ -321,7 +313,7 @@ def _server_down(settings: Settings, work: Path) -> Iterator[Row]:
         yield Row("faults", "the Chroma server stopped, then `qa.ask`", said,
                   said.startswith("message: Cannot reach the Chroma server"))
         zgqa = Path(sys.executable).with_name("zgqa")
-        env = _env(remote) | {"ZGQA_CHROMA_HOST": "127.0.0.1", "ZGQA_CHROMA_PORT": str(port)}
+        env = zgqa_env(remote) | {"ZGQA_CHROMA_HOST": "127.0.0.1", "ZGQA_CHROMA_PORT": str(port)}
         cli = subprocess.run([str(zgqa), "ask", GDP], env=env, capture_output=True, text=True, timeout=300)
         yield Row("faults", "the Chroma server stopped, then `zgqa ask`",
                   f"exit {cli.returncode}, stderr: {cli.stderr.strip()}",
@@ -364,8 +356,7 @@ def security(settings: Settings, work: Path) -> Iterator[Row]:
     serve = ServeSettings.from_env({})
     yield Row("security", "the app's settings with nothing set", f"host {serve.host}, port {serve.port}, login: "
               f"{'none' if serve.auth is None else 'set'}", serve.host == "127.0.0.1" and serve.auth is None)
-    env = _env(settings) | {"ZGQA_USER": "ann", "ZGQA_PASSWORD": "s3cret"}
-    with _served(env, work / "app.log") as url:
+    with serve_app(settings, work / "app.log", {"ZGQA_USER": "ann", "ZGQA_PASSWORD": "s3cret"}) as url:
         from gradio_client import Client
 
         port = int(url.rsplit(":", 1)[1].strip("/"))
@@ -427,30 +418,6 @@ def _listening(port: int) -> list[str]:
                 words = b"".join(raw[i : i + 4][::-1] for i in range(0, width, 4))
                 found.append(f"{socket.inet_ntop(socket.AF_INET if width == 4 else socket.AF_INET6, words)}:{port}")
     return found
-
-
-@contextlib.contextmanager
-def _served(env: dict[str, str], log_path: Path) -> Iterator[str]:
-    port = free_port()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], env=env, cwd=ROOT,
-                                stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except urllib.error.HTTPError:
-                break  # serving: a login page answers 401
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise ZgqaError(f"app.py did not start: see {log_path}") from None
-                time.sleep(0.3)
-        yield url
-    finally:
-        stop(proc)
 
 
 # --- the run -------------------------------------------------------------------------------------

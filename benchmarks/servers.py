@@ -1,7 +1,8 @@
-"""Servers the tests and the reliability run start and talk to, all on loopback: a real Chroma server,
-an authenticating proxy in front of it, and a raw HTTP request for what an HTTP client would not send.
+"""Servers the tests and the reliability run start and talk to, all on loopback: the chat app as
+`make run` starts it, a real Chroma server, an authenticating proxy in front of it, and a raw HTTP
+request for what an HTTP client would not send.
 
-Leaves out: the chat app itself (tests/conftest.py `serve_app`, benchmarks/app.py `Served`).
+Leaves out: timing the app's start (benchmarks/app.py `Served`).
 """
 
 from __future__ import annotations
@@ -9,16 +10,22 @@ from __future__ import annotations
 import contextlib
 import http.client
 import http.server
+import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from vectorstore.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -119,3 +126,39 @@ def post_status(url: str, body: bytes, *, chunked: bool) -> int:
             pass  # refused mid-way: the answer is already there to read
         status = sock.makefile("rb").readline()
     return int(status.split()[1])
+
+
+def zgqa_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment for a `zgqa` or `app.py` process on `settings`, with no ZGQA_ or
+    GRADIO_ setting of the caller's shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZGQA_", "GRADIO_"))}
+    env |= {"ZGQA_SEEDS": str(settings.seeds), "ZGQA_INDEX": str(settings.index), "ZGQA_CACHE": str(settings.cache)}
+    return env | (extra or {})
+
+
+@contextlib.contextmanager
+def serve_app(settings: Settings, log_path: Path, extra: dict[str, str] | None = None) -> Iterator[str]:
+    """`python app.py` as `make run` starts it (a process of its own), on `settings`' index, on a free
+    loopback port, until the block ends: its URL."""
+    port = free_port()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--port", str(port)],
+            cwd=ROOT, env=zgqa_env(settings, extra), stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    urllib.request.urlopen(url, timeout=2).close()
+                    break
+                except urllib.error.HTTPError:
+                    break  # it serves (a login page answers 401 to a bare request)
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"app.py did not start:\n{log_path.read_text()}") from None
+                    time.sleep(0.3)
+            yield url
+        finally:
+            stop(proc)

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from benchmarks.servers import free_port, start_chroma, stop
+from benchmarks.servers import free_port, serve_app, start_chroma, stop
 from vectorstore import Corpus, build, load
 from vectorstore.config import Settings
 from vectorstore.embeddings import ModelEmbeddings
@@ -33,7 +27,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No ZGQA_* setting of the developer's shell leaks into a test."""
-    import os
 
     for name in list(os.environ):
         if name.startswith("ZGQA_"):
@@ -141,36 +134,6 @@ def fake_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     store.check()
     yield Index(store)
     store.close()
-
-
-@contextlib.contextmanager
-def serve_app(settings: Settings, log_path: Path, extra: dict[str, str] | None = None) -> Iterator[str]:
-    """`python app.py` as `make run` starts it (a process of its own), on `settings`' index, on a free
-    loopback port, until the block ends: its URL."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZGQA_", "GRADIO_"))}
-    env |= {"ZGQA_SEEDS": str(settings.seeds), "ZGQA_INDEX": str(settings.index), "ZGQA_CACHE": str(settings.cache)}
-    env |= extra or {}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        url = f"http://127.0.0.1:{port}/"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    urllib.request.urlopen(url, timeout=2).close()
-                    break
-                except urllib.error.HTTPError:
-                    break  # it serves (a login page answers 401 to a bare request)
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"app.py did not start:\n{log_path.read_text()}") from None
-                    time.sleep(0.3)
-            yield url
-        finally:
-            stop(proc)
 
 
 @pytest.fixture(scope="session")

@@ -206,7 +206,7 @@ def test_without_an_index_the_app_says_what_to_run_instead_of_serving(tmp_path: 
 def test_with_a_login_configured_nothing_is_served_without_it(real_index: Settings, tmp_path: Path) -> None:
     from gradio_client import Client
 
-    from tests.conftest import serve_app
+    from benchmarks.servers import serve_app
 
     with serve_app(real_index, tmp_path / "app.log", {"ZGQA_USER": "ann", "ZGQA_PASSWORD": "s3cret"}) as url:
         with pytest.raises(Exception):  # noqa: B017 - gradio_client raises a ValueError or an httpx error by version
