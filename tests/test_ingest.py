@@ -51,6 +51,18 @@ def test_empty_and_binary_files_are_reported_and_the_rest_ingested(tmp_path: Pat
     assert "empty" in reasons["empty.txt"] and "binary" in reasons["image.txt"]
 
 
+def test_files_of_other_formats_are_reported_with_what_to_do_and_the_rest_ingested(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, REPORT)
+    (folder / "budget.xlsx").write_bytes(b"PK\x03\x04")
+    (folder / "2016 report.doc").write_bytes(b"\xd0\xcf\x11\xe0")
+    (folder / ".DS_Store").write_bytes(b"\x00\x00")
+    (folder / "manifest.json").write_text("{}", encoding="utf-8")
+    corpus = load(folder)
+    assert [r.source for r in corpus.reports] == [REPORT]
+    assert [s.source for s in corpus.skipped] == ["2016 report.doc", "budget.xlsx"]
+    assert all("save it as .docx, .pdf or .txt" in s.reason for s in corpus.skipped)
+
+
 def test_a_report_that_vanishes_while_the_folder_is_read_is_reported_and_the_rest_ingested(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,6 +20,7 @@ from charset_normalizer import from_bytes
 
 from vectorstore.errors import SeedsError
 from vectorstore.formats import Origin, Unreadable, extract
+from vectorstore.metadata import MANIFEST_NAME as MANIFEST
 
 TEXT_SUFFIXES = (".txt",)
 # Decoded like a .txt file first, then parsed.
@@ -63,11 +64,24 @@ def discover(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in REPORT_SUFFIXES)
 
 
+def others(folder: Path) -> list[Skipped]:
+    """The files in `folder` that are not reports in a format read here (a `.doc`, a spreadsheet),
+    each with what to do; the manifest and hidden files are left out."""
+    kinds = ", ".join(REPORT_SUFFIXES)
+    return [
+        Skipped(p.name, f"not a report format read here ({kinds}): save it as .docx, .pdf or .txt")
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.suffix.lower() not in REPORT_SUFFIXES and p.name != MANIFEST and not p.name.startswith(".")
+    ]
+
+
 def read_folder(folder: Path) -> tuple[list[RawReport], list[Skipped]]:
-    """Read every report file in `folder`; unreadable ones are skipped with their reason."""
+    """Read every report file in `folder`; unreadable ones, and files of other formats, are skipped
+    with their reason."""
+    paths = discover(folder)
     reports: list[RawReport] = []
-    skipped: list[Skipped] = []
-    for path in discover(folder):
+    skipped: list[Skipped] = others(folder)
+    for path in paths:
         try:
             data = path.read_bytes()
         except OSError as exc:  # vanished or unreadable between listing and reading
