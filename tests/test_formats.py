@@ -70,6 +70,24 @@ def test_html_keeps_the_main_text_and_drops_navigation_and_footer(corpus: Corpus
     assert chunk.locus == f"lines {n - 1}–{n}"  # the paragraph before it, and its own line
 
 
+def test_a_page_holding_its_report_in_one_paragraph_broken_by_br_keeps_its_sections(tmp_path: Path) -> None:
+    from benchmarks.samples import report
+
+    title, lines = report(2031, LANTERN)
+    # As many sites publish a report: one <p>, headings and paragraphs apart only by <br>, two a line.
+    pairs = [[title, *lines][i : i + 2] for i in range(0, len(lines) + 1, 2)]
+    body = "\n".join("<br/>".join(pair) + "<br/>" for pair in pairs)
+    page = f'<html><body><div class="nav"><a href="/">首页</a></div>\n<div id="zoom"><p>\n{body}\n</p></div></body></html>'
+    (tmp_path / "zoom.html").write_text(page, encoding="utf-8")
+    corpus = load(tmp_path)
+    chunk = chunk_holding(corpus, "恐龙灯会")
+    assert chunk.section == "2031年政府工作报告 › 一、2030年工作回顾"
+    raw = page.split("\n")
+    n = next(i for i, line in enumerate(raw, start=1) if LANTERN in line)
+    assert chunk.locus == f"line {n}"  # the section's two sentences share a line of the file
+    assert corpus.reports[0].meta.date == "2031-01-20"
+
+
 def test_pdf_chunks_cite_page_and_line_and_the_text_layer_there_holds_them(corpus: Corpus, folder: Path) -> None:
     chunk = chunk_holding(corpus, "新能源汽车产量")
     assert chunk.section == "2032年政府工作报告 › 一、2031年工作回顾"

@@ -164,17 +164,40 @@ def _html(text: str) -> Iterator[tuple[str, Origin]]:
     cursor = 1
     for element in body:
         for block in _blocks(element):
-            parts = ["".join(cell.itertext()) for cell in block] if block.tag == "row" else ["".join(block.itertext())]
-            content = _row(parts) if block.tag == "row" else _WHITESPACE.sub(" ", parts[0]).strip()
-            if not content:
-                continue
-            head, tail = (_WHITESPACE.sub("", part) for part in (parts[0], parts[-1]))
+            if block.tag == "row":
+                cells = ["".join(cell.itertext()) for cell in block] or [""]
+                pieces = [(_row(cells), cells[0], cells[-1])]
+            else:
+                pieces = [(line, line, line) for line in _lines(block)]
             # trafilatura keeps the parsed element's line, except on the lists and tables it rebuilds.
-            first = block.sourceline if isinstance(block.sourceline, int) else None
-            first = first or _line_holding(source, cursor, head[:_PROBE]) or cursor
-            last = _line_holding(source, first, tail[-_PROBE:]) or first
-            cursor = first
-            yield content, Origin("line", first, last)
+            known = block.sourceline if isinstance(block.sourceline, int) else None
+            for content, head, tail in pieces:
+                if not content.strip():
+                    continue
+                head, tail = (_WHITESPACE.sub("", part) for part in (head, tail))
+                start = known or cursor
+                first = _line_holding(source, start, head[:_PROBE]) or start
+                last = _line_holding(source, first, tail[-_PROBE:]) or first
+                cursor, known = first, None
+                yield _WHITESPACE.sub(" ", content).strip(), Origin("line", first, last)
+
+
+def _lines(block: Any) -> list[str]:
+    """A paragraph's text cut at its line breaks: many sites put a whole report in one `<p>` or
+    `<div>`, its headings and paragraphs apart only by `<br>` (trafilatura's `<lb/>`)."""
+    lines = [""]
+
+    def walk(element: Any) -> None:
+        if element.tag == "lb":
+            lines.append("")
+        else:
+            lines[-1] += element.text or ""
+            for child in element:
+                walk(child)
+                lines[-1] += child.tail or ""
+
+    walk(block)
+    return lines
 
 
 def _blocks(element: Any) -> Iterator[Any]:
