@@ -5,6 +5,7 @@ checks the chunks, their place in the file, and the citations of answers built o
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pypdf
@@ -17,6 +18,7 @@ from vectorstore import Corpus, build, load
 from vectorstore.chunking import Chunk
 from vectorstore.config import Settings
 from vectorstore.formats import Origin, describe
+from vectorstore.ingest import Report
 from vectorstore.reading import read
 
 
@@ -97,6 +99,56 @@ def test_pdf_chunks_cite_page_and_line_and_the_text_layer_there_holds_them(corpu
     assert chunk.locus == "page 1, line 7 – page 2, line 1"
     pages = [page.extract_text().split("\n") for page in pypdf.PdfReader(folder / "vehicles.pdf").pages]
     assert pages[0][7] + pages[1][0] == VEHICLES
+
+
+def test_a_number_alone_on_a_pdf_line_is_text_and_only_a_page_edge_number_is_dropped(tmp_path: Path) -> None:
+    from benchmarks.samples import report, write_pdf
+
+    title, lines = report(2032, "")
+    # The text layer splits `500` off `500强`, as pypdf does with some fonts; each page is numbered.
+    fact = ["全市新增三类500强企业投资项目12个，其中中国民营企业", "500", "强投资项目5个。"]
+    write_pdf(tmp_path / "r.pdf", [["— 1 —", title, *lines[:6]], [*fact, *lines[7:], "第2页"]])
+    corpus = load(tmp_path)
+    chunk = chunk_holding(corpus, "三类500强")
+    assert "其中中国民营企业500强投资项目5个。" in chunk.text
+    assert chunk.locus == "page 1, line 8 – page 2, line 3"
+    assert not any("第2页" in c.text or "— 1 —" in c.text for c in corpus.chunks())
+
+
+@pytest.mark.parametrize("seed", ["000_9a0a210a4c556ec2.txt", "003_80c5026a2abaecef.txt", "004_5674408eb07718c4.txt"])
+@pytest.mark.parametrize("suffix", [".docx", ".html"])
+def test_a_bundled_report_saved_as_word_or_html_gives_the_chunks_of_its_txt(tmp_path: Path, seed: str, suffix: str) -> None:
+    import html
+
+    import docx
+
+    from tests.conftest import SEEDS
+
+    lines = (SEEDS / seed).read_text(encoding="utf-8").split("\n")
+    path = tmp_path / (Path(seed).stem + suffix)
+    if suffix == ".docx":  # a paragraph per line, as a copy and paste into Word gives
+        document = docx.Document()
+        for line in lines:
+            document.add_paragraph(line)
+        document.save(str(path))
+    else:  # a <p> per line, inside a site's navigation and footer
+        body = "\n".join(f"<p>{html.escape(line)}</p>" for line in lines if line.strip())
+        path.write_text(
+            f'<html><body><nav><a href="/">首页</a> <a href="/gk">政务公开</a></nav>\n<article>\n{body}\n</article>'
+            "<footer>版权所有 蜀ICP备05003926号</footer></body></html>",
+            encoding="utf-8",
+        )
+    txt = load_one(SEEDS / seed, tmp_path / "txt")
+    other = load_one(path, tmp_path / "other")
+    assert other.meta == txt.meta
+    assert [(c.section, c.text) for c in other.chunks()] == [(c.section, c.text) for c in txt.chunks()]
+
+
+def load_one(path: Path, folder: Path) -> Report:
+    folder.mkdir()
+    shutil.copy(path, folder / path.name)
+    (report,) = load(folder).reports
+    return report
 
 
 def test_docx_chunks_cite_paragraphs_and_table_rows(corpus: Corpus) -> None:

@@ -73,6 +73,10 @@ class Profile:
     translate_widget: bool = False  # lines holding only `译`, left by the page's translate button
     rewritten: bool = False  # synonym-spun copy: signature words above SPIN_RATE_THRESHOLD
     spin_rate: float = 0.0  # signature words per 1,000 characters
+    # A bare number on a line of its own is a page number left in text copied out of a PDF. Not in a
+    # PDF, Word, HTML or Markdown file, whose reader knows the pages (and drops their numbers) or has
+    # none: there it is text, such as `500` of `500强` split off by the PDF's text layer.
+    stray_page_numbers: bool = True
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,7 @@ def _noise_reason(line: str, profile: Profile) -> str | None:
         return "web page footer"
     if profile.translate_widget and line == "译":
         return "stray 译"
-    if _PAGE_NUMBER.match(line):
+    if profile.stray_page_numbers and _PAGE_NUMBER.match(line):
         return "page number"
     return None
 

@@ -5,7 +5,8 @@ lines that remember where in the file they came from.
 - `.html`/`.htm`: the main text is extracted by trafilatura (navigation, menus and footers
   dropped); every paragraph keeps the lines of the file its element spans.
 - `.pdf`: the text layer, read by pypdf, page by page; every line keeps its page and its line on
-  that page. A PDF without a text layer (a scan) is skipped with that reason: no OCR is attempted.
+  that page. A number alone on a page's first or last line is its page number, and dropped. A PDF
+  without a text layer (a scan) is skipped with that reason: no OCR is attempted.
 - `.docx`: read by python-docx, paragraphs and table rows in document order; every line keeps its
   paragraph number (or its table and row).
 
@@ -30,6 +31,8 @@ _SEARCH_LINES = 200
 # How many of those characters are compared (whitespace removed on both sides).
 _PROBE = 6
 _WHITESPACE = re.compile(r"\s+")
+# A printed page number: `3`, `- 3 -`, `— 3 —`, `第3页`, `3 / 12`.
+_PAGE_NUMBER = re.compile(r"^[-—–\s]*(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*/\s*\d{1,4})?[-—–\s]*$")
 
 
 @dataclass(frozen=True)
@@ -236,8 +239,13 @@ def _pdf(data: bytes) -> Iterator[tuple[str, Origin]]:
     if not any(page.strip() for page in pages):
         raise Unreadable("PDF without a text layer (a scan?): no text to read, and no OCR is done")
     for p, page in enumerate(pages, start=1):
-        for n, line in enumerate(page.split("\n"), start=1):
-            yield line, Origin("line", n, n, page=p)
+        lines = page.split("\n")
+        filled = [n for n, line in enumerate(lines) if line.strip()]
+        # A page number is the first or last line of its page; a number elsewhere is text.
+        numbers = {n for n in filled[:1] + filled[-1:] if _PAGE_NUMBER.match(lines[n])}
+        for n, line in enumerate(lines):
+            if n not in numbers:
+                yield line, Origin("line", n + 1, n + 1, page=p)
 
 
 # --- Word --------------------------------------------------------------------------------------

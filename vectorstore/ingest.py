@@ -125,6 +125,8 @@ def build_report(raw: RawReport, overrides: dict[str, object] | None = None) -> 
     """Clean one decoded file into a report."""
     raw_lines = list(raw.lines)
     profile = detect_profile(raw_lines)
+    if raw.origins is not None:
+        profile = replace(profile, stray_page_numbers=False)
     cleaned = [clean_line(line, profile) for line in raw_lines]
     texts = [c.text for c in cleaned]
     start = metadata.body_start(texts)
