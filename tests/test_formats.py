@@ -13,7 +13,7 @@ import pytest
 from reportlab.pdfgen import canvas
 
 import qa
-from benchmarks.samples import LANTERN, NAVIGATION, QUESTIONS, SALT, VEHICLES, write_all
+from benchmarks.samples import LANTERN, NAVIGATION, QUESTIONS, SALT, VEHICLES, report, write_all, write_pdf
 from vectorstore import Corpus, build, load
 from vectorstore.chunking import Chunk
 from vectorstore.config import Settings
@@ -73,7 +73,6 @@ def test_html_keeps_the_main_text_and_drops_navigation_and_footer(corpus: Corpus
 
 
 def test_a_page_holding_its_report_in_one_paragraph_broken_by_br_keeps_its_sections(tmp_path: Path) -> None:
-    from benchmarks.samples import report
 
     title, lines = report(2031, LANTERN)
     # As many sites publish a report: one <p>, headings and paragraphs apart only by <br>, two a line.
@@ -102,7 +101,6 @@ def test_pdf_chunks_cite_page_and_line_and_the_text_layer_there_holds_them(corpu
 
 
 def test_a_number_alone_on_a_pdf_line_is_text_and_only_a_page_edge_number_is_dropped(tmp_path: Path) -> None:
-    from benchmarks.samples import report, write_pdf
 
     title, lines = report(2032, "")
     # The text layer splits `500` off `500强`, as pypdf does with some fonts; each page is numbered.
@@ -118,8 +116,8 @@ def test_a_number_alone_on_a_pdf_line_is_text_and_only_a_page_edge_number_is_dro
 @pytest.mark.parametrize(
     "seed", ["000_9a0a210a4c556ec2.txt", "002_1cab8fd74a5b0016.txt", "003_80c5026a2abaecef.txt", "004_5674408eb07718c4.txt"]
 )
-@pytest.mark.parametrize("suffix", [".docx", ".html", ".md"])
-def test_a_bundled_report_saved_as_word_html_or_markdown_gives_the_chunks_of_its_txt(
+@pytest.mark.parametrize("suffix", [".docx", ".html", ".md", ".pdf"])
+def test_a_bundled_report_saved_as_word_html_markdown_or_pdf_gives_the_chunks_of_its_txt(
     tmp_path: Path, seed: str, suffix: str
 ) -> None:
     import html
@@ -137,6 +135,8 @@ def test_a_bundled_report_saved_as_word_html_or_markdown_gives_the_chunks_of_its
         document.save(str(path))
     elif suffix == ".md":  # as it is: 000 is a web page scraped to Markdown, navigation links and all
         shutil.copy(SEEDS / seed, path)
+    elif suffix == ".pdf":  # a text line per line, 40 to a page, each page numbered at its foot
+        write_pdf(path, [[*lines[i : i + PDF_PAGE], f"— {i // PDF_PAGE + 1} —"] for i in range(0, len(lines), PDF_PAGE)])
     else:  # a <p> per line, inside a site's navigation and footer
         body = "\n".join(f"<p>{html.escape(line)}</p>" for line in lines if line.strip())
         path.write_text(
@@ -148,6 +148,12 @@ def test_a_bundled_report_saved_as_word_html_or_markdown_gives_the_chunks_of_its
     other = load_one(path, tmp_path / "other")
     assert other.meta == txt.meta and other.repairs == txt.repairs
     assert [(c.section, c.text) for c in other.chunks()] == [(c.section, c.text) for c in txt.chunks()]
+    if suffix == ".pdf":  # every chunk cites the page its first line is printed on
+        pages = [f"page {(c.line_start - 1) // PDF_PAGE + 1}, " for c in txt.chunks()]
+        assert [c.locus[: len(p)] for c, p in zip(other.chunks(), pages, strict=True)] == pages
+
+
+PDF_PAGE = 40
 
 
 def load_one(path: Path, folder: Path) -> Report:
