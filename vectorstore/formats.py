@@ -1,9 +1,11 @@
 """Reports in formats other than plain text: Markdown, HTML, PDF and Word, each turned into text
 lines that remember where in the file they came from.
 
-- `.md`: parsed by markdown-it; markup is dropped, every text line keeps its line in the file.
+- `.md`: parsed by markdown-it; markup is dropped, every text line keeps its line in the file. A
+  line of links only stays as written (cleaning drops it as a site's navigation), and an ordered
+  list keeps its numbers (a glossary's entries are found by them).
 - `.html`/`.htm`: the main text is extracted by trafilatura (navigation, menus and footers
-  dropped); every paragraph keeps the lines of the file its element spans.
+  dropped); every paragraph, cut at its `<br>`s, keeps the lines of the file it spans.
 - `.pdf`: the text layer, read by pypdf, page by page; every line keeps its page and its line on
   that page. A number alone on a page's first or last line is its page number, and dropped. A PDF
   without a text layer (a scan) is skipped with that reason: no OCR is attempted.
