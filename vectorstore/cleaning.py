@@ -92,7 +92,7 @@ class CleanLine:
 def detect_profile(lines: list[str]) -> Profile:
     """Measure the damage signals on a report's raw lines."""
     text = "\n".join(lines)
-    link_lines = sum(1 for line in lines if _is_link_line(line.strip()))
+    link_lines = sum(1 for line in lines if is_link_line(line.strip()))
     yi_lines = sum(1 for line in lines if line.strip() == "译")
     rate = spin_rate(text)
     return Profile(
@@ -162,7 +162,7 @@ def despin(text: str) -> tuple[str, int]:
     return pattern.sub(swap, text), count
 
 
-def _is_link_line(line: str) -> bool:
+def is_link_line(line: str) -> bool:
     """A line that is nothing but Markdown links and separators: site navigation."""
     if not _MD_LINK.search(line):
         return False
@@ -171,7 +171,7 @@ def _is_link_line(line: str) -> bool:
 
 
 def _noise_reason(line: str, profile: Profile) -> str | None:
-    if _is_link_line(line):
+    if is_link_line(line):
         return "web navigation"
     if profile.web_page and _WEB_CHROME.search(line):
         return "web page footer"

@@ -27,15 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vectorstore.cleaning import is_link_line
+
 # An HTML paragraph's first and last characters are looked for this many lines on, to find the
 # lines it spans in the file; when not found, it is cited by the line where its element starts.
 _SEARCH_LINES = 200
 # How many of those characters are compared (whitespace removed on both sides).
 _PROBE = 6
 _WHITESPACE = re.compile(r"\s+")
-# A Markdown line of links and these separators (or four other characters at most) is navigation.
-_NAV_SEPARATORS = re.compile(r"[\s|｜【】\[\]()（）·:：>/-]")
-_NAV_SLACK = 4
 # A printed page number: `3`, `- 3 -`, `— 3 —`, `第3页`, `3 / 12`.
 _PAGE_NUMBER = re.compile(r"^[-—–\s]*(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*/\s*\d{1,4})?[-—–\s]*$")
 
@@ -126,12 +125,12 @@ def _markdown(text: str) -> Iterator[tuple[str, Origin]]:
         elif token.type == "inline" and token.map:
             in_cell = i > 0 and tokens[i - 1].type in ("th_open", "td_open")
             if in_cell:
-                row.append(" ".join(text for text, _ in _inline_lines(token.children or [])))
+                row.append(" ".join(_inline_lines(token.children or [])))
                 continue
-            for k, (line, navigation) in enumerate(_inline_lines(token.children or [])):
+            for k, line in enumerate(_inline_lines(token.children or [])):
                 n = token.map[0] + 1 + k
-                if navigation:
-                    # Kept as written, links and all, so cleaning knows it for navigation, as in a
+                if is_link_line(lines[n - 1].strip()):
+                    # Kept as written, links and all, so cleaning drops it as navigation, as in a
                     # page scraped to .txt, and cuts the site's footer that follows the article.
                     line = lines[n - 1]
                 yield number + line, Origin("line", n, n)
@@ -152,23 +151,16 @@ def _front_matter(lines: list[str]) -> int:
     return 0
 
 
-def _inline_lines(children: list[Any]) -> list[tuple[str, bool]]:
-    """The plain text of an inline token, one string per source line (markup and raw HTML dropped),
-    each with whether the line is nothing but links: a site's navigation saved with the page."""
-    lines: list[tuple[str, bool]] = []
-    text, outside, links, depth = "", "", 0, 0
-    for child in [*children, None]:
-        if child is None or child.type in ("softbreak", "hardbreak"):
-            lines.append((text, links > 0 and len(_NAV_SEPARATORS.sub("", outside)) <= _NAV_SLACK))
-            text, outside, links, depth = "", "", 0, 0
-        elif child.type == "link_open":
-            links, depth = links + 1, depth + 1
-        elif child.type == "link_close":
-            depth -= 1
-        elif child.type in ("text", "code_inline", "image"):
-            content = child.content if child.type != "image" else "".join(c.content for c in child.children or [])
-            text += content
-            outside += "" if depth else content
+def _inline_lines(children: list[Any]) -> list[str]:
+    """The plain text of an inline token, one string per source line (markup and raw HTML dropped)."""
+    lines = [""]
+    for child in children:
+        if child.type in ("softbreak", "hardbreak"):
+            lines.append("")
+        elif child.type in ("text", "code_inline"):
+            lines[-1] += child.content
+        elif child.type == "image":
+            lines[-1] += "".join(c.content for c in child.children or [])
     return lines
 
 
