@@ -33,12 +33,13 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 
-from qa import glossary
-from qa.matching import CLAUSE, SENTENCE, QuestionWords, question_words
+from qa import calibration, glossary
+from qa.matching import CLAUSE, QuestionWords, question_words
 from qa.question import Query, understand
 from qa.retrieval import Index, defines, from_document, tense
 from qa.types import NEWS, Answer, Citation, Passage
 from vectorstore.lexical import tagged_words
+from vectorstore.sentences import SENTENCE
 
 NOT_FOUND = "报告中未找到相关内容。"
 CLOSEST = "以下是最接近的段落，供参考。"
@@ -108,6 +109,19 @@ _UNIT = re.compile(
     r"(?:多少|几)[亿万千百]?(钱|元|户|人次|人|个|家|所|辆|天|吨|亩|列|件|套|岁|公里|平方公里|项|座|条|名|台|头|倍|次|"
     r"间|张|场|批|千瓦|立方米)"
 )
+# The model's similarity of a sentence to the question counts from this floor up (e5's cosines of
+# unrelated Chinese texts sit around 0.75-0.8), scaled to 0-1 and weighed against the lexical share.
+DENSE_FLOOR = 0.8
+CLAUSE_DENSE = 0.5
+# An enumeration ("有哪些", "哪几个方面", "what are the main …") is answered with the enumerating
+# sentence whole, and the sentences that go on with it ("二是…", "（二）…"), up to this length.
+_LIST = re.compile(
+    r"哪些|哪几|哪[一二三四五六七八九十两]+[个项类种方大件条点]|包括什么|有什么|什么(?:措施|举措|项目|工作|产业|方面)|"
+    r"\bwhat (?:are|were) (?:the|its|zigong's)?\s*(?:main|key|major)?\b|\bwhich\b.*\b(?:are|were)\b|\blist\b",
+    re.IGNORECASE,
+)
+_GOES_ON = re.compile(r"^(?:[二三四五六七八九十]是|（[二三四五六七八九十]）|第[二三四五六七八九十]|[2-9][.、])")
+LIST_CHARS = 300
 _HOW_MANY = re.compile(r"\bhow many ([a-z-]+(?: [a-z-]+)?)", re.IGNORECASE)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -149,19 +163,17 @@ class Composer:
         # would "cover" the question whole.
         if not passages or not any(not _FIGURE_ONLY.fullmatch(t) for t in words.weights):
             return refusal(query.text, passages, language=lang)
-        unknown = words.unknown()
-        if unknown:
-            why = (
-                f" The reports never mention “{'”, “'.join(unknown)}”."
-                if lang == "en"
-                else f"报告中没有提到“{'”“'.join(unknown)}”。"
-            )
-            return refusal(query.text, passages, why, language=lang)
-        windows = [w for w in self._choose(query, passages, words) if _speaks_for(query, passages[w.passage], w)]
-        covered = frozenset().union(*(w.covered for w in windows))
-        coverage = sum(words.weights[t] for t in covered) / words.total
-        if not windows or coverage < COVERAGE_THRESHOLD or not _gives_what_is_asked(query, passages, windows):
-            return refusal(query.text, passages, coverage=coverage, language=lang)
+        windows, features, names = self.assess(query, passages, words)
+        coverage = features["coverage"]
+        if not windows or not calibration.load().answers(features):
+            why = ""
+            if names:
+                why = (
+                    f" The reports never mention “{'”, “'.join(names)}”."
+                    if lang == "en"
+                    else f"报告中没有提到“{'”“'.join(names)}”。"
+                )
+            return refusal(query.text, passages, why, coverage=coverage, language=lang)
         cited: list[Passage] = []
         support: dict[str, list[str]] = {}
         sentences: list[tuple[str, Passage]] = []
@@ -185,14 +197,59 @@ class Composer:
             question=query.text, text=text, found=True, citations=citations, coverage=coverage, language=lang
         )
 
+    def assess(
+        self, query: Query, passages: Sequence[Passage], words: QuestionWords | None = None
+    ) -> tuple[list[_Window], dict[str, float], list[str]]:
+        """The clauses that would answer, the features the decision to answer is made on, and the
+        names of the question the reports never mention."""
+        words = words or question_words(query, self.index.vocabulary)
+        names = words.unknown_names()
+        sims = self.index.similarities(query)
+        windows = [
+            w for w in self._choose(query, passages, words, sims) if _speaks_for(query, passages[w.passage], w)
+        ]
+        if windows and _LIST.search(query.normalized) and not query.is_comparison:
+            windows = [_enumeration(passages[windows[0].passage], windows[0]), *windows[1:]]
+        return windows, self.features(query, passages, words, windows, sims, names), names
+
+    def features(
+        self,
+        query: Query,
+        passages: Sequence[Passage],
+        words: QuestionWords,
+        windows: Sequence[_Window],
+        sims: dict[str, float],
+        names: Sequence[str],
+    ) -> dict[str, float]:
+        """What the decision to answer is made on (`qa.calibration.FEATURES`)."""
+        covered = frozenset().union(*(w.covered for w in windows)) if windows else frozenset()
+        dense = max((sims.get(w.sentence.strip(), 0.0) for w in windows), default=0.0)
+        best = max(sims.values(), default=0.0)
+        return {
+            "coverage": sum(words.weights[t] for t in covered) / words.total if words.total else 0.0,
+            "dense": dense,
+            "dense_margin": dense - best if windows else -1.0,
+            "gives": float(bool(windows) and _gives_what_is_asked(query, passages, list(windows))),
+            "unknown_name": float(bool(names)),
+            "unknown_share": words.unknown_share(),
+            "english": float(query.lang == "en"),
+            "tense_mismatch": float(bool(windows) and all(_mismatched(query, passages[w.passage], w) for w in windows)),
+            "year_named": float(bool(query.years) and any(
+                str(y) in f"{w.sentence}{passages[w.passage].section.split(' › ', 1)[-1]}" for w in windows
+                for y in query.years)),
+        }
+
     # -- choosing ------------------------------------------------------------------------------
 
-    def _choose(self, query: Query, passages: Sequence[Passage], words: QuestionWords) -> list[_Window]:
+    def _choose(
+        self, query: Query, passages: Sequence[Passage], words: QuestionWords, sims: dict[str, float] | None = None
+    ) -> list[_Window]:
+        sims = sims or {}
         figure = bool(_ASKS_FIGURE.search(query.normalized))
         if query.is_comparison:
             chosen: list[_Window] = []
             for year in query.years:
-                best = self._for_year(query, passages, words, figure, year, frozenset(w.text for w in chosen))
+                best = self._for_year(query, passages, words, figure, year, frozenset(w.text for w in chosen), sims)
                 if best is not None:
                     chosen.append(replace(best, year=year))
             return chosen
@@ -200,7 +257,7 @@ class Composer:
         if definition is not None:
             return [definition]
         everywhere = range(len(passages))
-        best = self._best(query, passages, everywhere, words, figure, frozenset(), query.years)
+        best = self._best(query, passages, everywhere, words, figure, frozenset(), query.years, sims)
         if best is None:
             return []
         chosen = [best]
@@ -214,7 +271,7 @@ class Composer:
                 words.context,
                 words.english,
             )
-            second = self._best(query, passages, everywhere, rest, figure, frozenset([best.text]), query.years)
+            second = self._best(query, passages, everywhere, rest, figure, frozenset([best.text]), query.years, sims)
             if second is not None and sum(rest.weights[t] for t in second.covered) >= SECOND_PART * words.total:
                 chosen.append(second)
         return chosen
@@ -227,16 +284,17 @@ class Composer:
         figure: bool,
         year: int,
         exclude: frozenset[str],
+        sims: dict[str, float],
     ) -> _Window | None:
         """The best clause for one year of a comparison, from the report most likely to hold that year's
         figures, then the next likely one; never a clause already given for another year."""
         for report in query.report_years(year):
             among = [i for i, p in enumerate(passages) if p.year == report]
-            best = self._best(query, passages, among, words, figure, exclude, (year,))
+            best = self._best(query, passages, among, words, figure, exclude, (year,), sims)
             if best is not None:
                 return best
         among = [i for i, p in enumerate(passages) if f"{year}年" in p.section]
-        return self._best(query, passages, among, words, figure, exclude, (year,))
+        return self._best(query, passages, among, words, figure, exclude, (year,), sims)
 
     def _definition(self, query: Query, passages: Sequence[Passage], words: QuestionWords) -> _Window | None:
         """The glossary entry of the term the question asks about, whole: when it asks what a term
@@ -256,7 +314,12 @@ class Composer:
         figure: bool,
         exclude: frozenset[str],
         years: tuple[int, ...],
+        sims: dict[str, float] | None = None,
     ) -> _Window | None:
+        """The best clause window: the question's weighed words it holds (a share of their weight)
+        plus the model's similarity of its sentence to the question, times the passage's prior."""
+        sims = sims or {}
+        total = words.total or 1.0
         best: _Window | None = None
         level = figure and not _RATE.search(query.normalized)
         top = max((passages[i].score for i in among), default=0.0)
@@ -270,10 +333,22 @@ class Composer:
                 clauses = [c for c in CLAUSE.findall(sentence) if c.strip()]
                 named = set(_YEAR.findall(sentence))
                 other = bool(years) and bool(named) and not named & {str(y) for y in years}
-                window = _widen(i, clauses, words, figure, prior * (OTHER_YEAR if other else 1.0), level)
-                if window is None or window.text in exclude:
+                weight = prior * (OTHER_YEAR if other else 1.0)
+                close = _closeness(sims.get(sentence.strip(), 0.0))
+                window = _widen(i, clauses, words, figure, weight, level)
+                if window is None:
+                    # Nothing of the question's wording, but the model finds the sentence close: a
+                    # paraphrase ("给老人做饭吃的地方" for 老年助餐点) is answered by meaning.
+                    text = sentence.strip()
+                    if not close or len(text) > MAX_CHARS:
+                        continue
+                    window = _Window(i, text, frozenset(), 0.0)
+                if window.text in exclude:
                     continue
-                window = replace(window, sentence=sentence)
+                meaning = CLAUSE_DENSE * close * weight
+                if figure and not _gives(window.text, level):
+                    meaning *= FIGURELESS
+                window = replace(window, sentence=sentence, score=window.score / total + meaning)
                 if len(years) == 1 and "年均" in window.text and not _AVERAGE.search(query.search_text):
                     window = replace(window, score=window.score * AVERAGE_PENALTY)
                 # Only what can speak for the year asked about is a candidate at all.
@@ -322,6 +397,38 @@ def _widen(
     return _Window(passage, text, covered, prior * _score(words, got, figure, _gives(text, level)))
 
 
+def _mismatched(query: Query, passage: Passage, window: _Window) -> bool:
+    """Whether the clause answers another tense than the question's: an aim ("力争…以上", a plan part)
+    for a question about results, or a result for a question about a target."""
+    aimed = tense(passage) == "plan" or bool(_AIMED.search(window.sentence or window.text))
+    if query.tense == "plan":
+        return not aimed
+    return query.tense == "review" and aimed and tense(passage) == "plan"
+
+
+def _closeness(similarity: float) -> float:
+    """The model's similarity above `DENSE_FLOOR`, scaled to 0-1."""
+    return max(0.0, (similarity - DENSE_FLOOR) / (1.0 - DENSE_FLOOR))
+
+
+def _enumeration(passage: Passage, window: _Window) -> _Window:
+    """For a question asking for a list: the window's sentence whole, and the sentences after it that
+    go on with the enumeration ("二是…"), or that it announces ("…：" / "…包括"), up to `LIST_CHARS`."""
+    sentences = [s for s in SENTENCE.findall(passage.text) if s.strip()]
+    at = next((i for i, s in enumerate(sentences) if s == window.sentence), None)
+    if at is None:
+        return window
+    text = sentences[at].strip()
+    for following in sentences[at + 1 :]:
+        announced = text.rstrip("。；;").endswith(("：", ":")) or "包括" in text
+        if not (_GOES_ON.match(following.strip()) or announced) or len(text) + len(following) > LIST_CHARS:
+            break
+        text += following.strip()
+    if len(text) > LIST_CHARS or len(text) <= len(window.text):
+        return window
+    return replace(window, text=text, sentence=window.sentence)
+
+
 def _gives(text: str, level: bool) -> bool:
     """Whether `text` holds the kind of figure asked for: any number, or for a question asking how
     much there is (not how fast it grew) a number in a unit other than a percentage."""
@@ -334,49 +441,50 @@ def _score(words: QuestionWords, credit: dict[str, float], figure: bool, gives: 
 
 
 def _gives_what_is_asked(query: Query, passages: Sequence[Passage], windows: list[_Window]) -> bool:
-    """A question asking for a figure gets one, in the unit it asks for: "本科上线率…再创历史新高" does
-    not say how much, and "增长5.4%" is not "多少元"."""
+    """Whether every check of `checks` holds."""
+    return all(checks(query, passages, windows).values())
+
+
+def checks(query: Query, passages: Sequence[Passage], windows: list[_Window]) -> dict[str, bool]:
+    """What the clauses give against what is asked, check by check (each a feature of the decision):
+    - figure: a question asking for a figure gets one ("本科上线率…再创历史新高" says not how much);
+    - unit: in the unit asked ("增长5.4%" is not "多少元"; "新增…34户" not how many there are);
+    - aim: a target asked for is an aim, not a year's result ("增长7.1%" is no 2024 target);
+    - single_year: one year's growth is not the average over five ("年均增长10.6%" for 2016);
+    - counted: what "多少所大学" counts is in a clause with a figure;
+    - when: "哪一年" gets a year, in the sentence or the heading it sits under."""
+    ok = dict.fromkeys(("figure", "unit", "aim", "single_year", "counted", "when"), True)
+    if not windows:
+        return dict.fromkeys(ok, False)
     if all(passages[w.passage].term for w in windows):
-        return True  # a definition answers in words
+        return ok  # a definition answers in words
     text = "".join(w.text for w in windows)
-    if _ASKS_FIGURE.search(query.normalized) and not _FIGURE.search(text):
-        return False
+    ok["figure"] = not (_ASKS_FIGURE.search(query.normalized) and not _FIGURE.search(text))
     if _WHEN.search(query.normalized):
-        # "哪一年" needs a year: in the quoted sentence, or in the heading it sits under ("2020年工作回顾").
         context = "".join(w.sentence + passages[w.passage].section.split(" › ", 1)[-1] for w in windows)
-        if not re.search(r"(?:19|20)\d\d", context):
-            return False
+        ok["when"] = bool(re.search(r"(?:19|20)\d\d", context))
     unit = _UNIT.search(query.normalized)
     if unit is not None:
         wanted = "元" if unit.group(1) == "钱" else unit.group(1)
         amount = re.compile(rf"\d[\d.,]*\s*[万亿千百]*\s*[余多]?\s*{wanted}")
-        if amount.search(text) is None:
-            return False
-        # "有多少户" asks how many there are; "新增…34户" says how many were added in a year.
         counts = [seg for seg in re.split(r"[，；。]", text) if amount.search(seg)]
-        if not _NEW.search(query.search_text) and all(_ADDED.match(seg.strip()) for seg in counts):
-            return False
-    if query.wants_target and not any(
-        tense(passages[w.passage]) != "review" or _AIMED.search(w.sentence or w.text) for w in windows
-    ):
-        # A result is no answer to "what was the target": "增长7.1%" from a year's review, given for its
-        # target, is a wrong figure however well it is quoted.
-        return False
-    if (
+        ok["unit"] = bool(counts) and (
+            bool(_NEW.search(query.search_text)) or not all(_ADDED.match(seg.strip()) for seg in counts)
+        )
+    ok["aim"] = not query.wants_target or any(
+        tense(passages[w.passage]) != "review" or bool(_AIMED.search(w.sentence or w.text)) for w in windows
+    )
+    ok["single_year"] = not (
         len(query.years) == 1
         and _GROWTH_ASKED.search(query.search_text)
         and not _AVERAGE.search(query.search_text)
         and all("年均" in w.text for w in windows)
-    ):
-        # One year's growth is not the average over five ("年均增长10.6%" for 2016): the figure asked
-        # for is not there.
-        return False
+    )
     counted = _counted(query)
-    # What is counted must be in a clause with a figure: "3所优质民办学校…四川轻化工大学" does not say
-    # how many universities there are.
-    return not counted or any(
+    ok["counted"] = not counted or any(
         _DIGIT.search(c) and any(form in c for form in counted) for w in windows for c in CLAUSE.findall(w.text)
     )
+    return ok
 
 
 def _counted(query: Query) -> tuple[str, ...]:
@@ -435,11 +543,31 @@ def _sentence(
             said = f"据新闻报道（{passage.label}），" if news else f"据{passage.label}，"
         sentence = f"{said}{body}。"
         year_label = f"{window.year}年："
+    about = _about(passage) if not query.years and not query.periods else None
+    if about is not None and window.year is None and not _YEAR.search(body):
+        # A question naming no year gets the year the figure is about, from the report's own part
+        # ("据2025年政府工作报告，2024年，…"): the latest figure is still one year's figure.
+        named = f"In {about}, " if language == "en" else f"{about}年，"
+        dated = sentence.replace(body, f"{named}{body}", 1) if language != "en" else f"{named}{sentence}"
+        sentence = dated if verified(dated, passage) else sentence
     if window.year is not None and not query.named_reports:
         labelled = f"{year_label}{sentence}"
         # The year label is a number like any other: it must be in the passage too.
         sentence = labelled if verified(labelled, passage) else sentence
     return sentence if verified(sentence, passage) else None
+
+
+def _about(passage: Passage) -> int | None:
+    """The year a report passage's figures are about: the year before for a review part, its own year
+    for a plan part; None for a glossary entry, a news article or a part of neither kind."""
+    if passage.year is None or passage.term or passage.kind == NEWS:
+        return None
+    own = tense(passage)
+    if own == "review" and passage.kind != "plan_report":
+        return passage.year - 1
+    if own == "plan":
+        return passage.year
+    return None
 
 
 def numbers(text: str) -> set[str]:

@@ -19,9 +19,9 @@ from typing import Any
 
 from qa.answer import Composer
 from qa.conversation import understand_turn
-from qa.question import understand
+from qa.question import resolve_relative, understand
 from qa.retrieval import DEFAULT_K, HybridRetriever, Index
-from qa.types import Answer, Passage, Source
+from qa.types import NEWS, Answer, Passage, Source
 from vectorstore.config import GeneratorSettings, Settings
 from vectorstore.errors import ZgqaError
 from vectorstore.store import open_store
@@ -56,6 +56,11 @@ class _Engine:
                 step = self.generator(generator).runnable() if generator.enabled else self.composer.runnable()
                 self.chains[key] = create_retrieval_chain(retriever, step)
             return self.chains[key]
+
+    @property
+    def latest(self) -> int | None:
+        """The year the latest report in the index was delivered (news articles are not reports)."""
+        return max((s.year for s in self.index.sources if s.year is not None and s.kind != NEWS), default=None)
 
     def generator(self, settings: GeneratorSettings) -> Any:
         """The model step for these settings, opened once (a local GGUF model loads once)."""
@@ -95,10 +100,13 @@ def ask(
     tokens are handed to `on_token` as they are generated (the draft, not yet verified).
     """
     question = _checked(question, k)
-    earlier = _history(history)
-    turn = understand_turn(question, earlier)
+    engine = _engine(settings)
+    latest = engine.latest
+    asked = resolve_relative(question, latest)
+    earlier = tuple(resolve_relative(h, latest) for h in _history(history))
+    turn = understand_turn(asked, earlier)
     generator = generator or GeneratorSettings.from_env()
-    chain = _engine(settings).chain(k, year, source, generator)
+    chain = engine.chain(k, year, source, generator)
     config: dict[str, Any] = {}
     if on_token is not None and generator.enabled:
         from qa.generation import TokenStream
@@ -108,7 +116,8 @@ def ask(
     result = chain.invoke({"input": turn.question, "language": turn.language}, config)
     answer = result["answer"]
     assert isinstance(answer, Answer)
-    return replace(answer, question=question, understood=turn.question if turn.rewritten else None)
+    rewritten = turn.rewritten or turn.question != question
+    return replace(answer, question=question, understood=turn.question if rewritten else None)
 
 
 def sources(*, settings: Settings | None = None) -> tuple[Source, ...]:
@@ -126,7 +135,8 @@ def retrieve(
 ) -> list[Passage]:
     """The k best passages for the question, best first, with their fused scores."""
     question = _checked(question, k)
-    return _engine(settings).index.search(understand(question), k=k, year=year, source=source)
+    engine = _engine(settings)
+    return engine.index.search(understand(resolve_relative(question, engine.latest)), k=k, year=year, source=source)
 
 
 def close() -> None:

@@ -22,6 +22,7 @@ from functools import lru_cache
 from qa import glossary
 from qa.question import Query
 from vectorstore.lexical import dictionary_frequency, tagged_words, tokenize, words
+from vectorstore.sentences import SENTENCE
 
 # Words questions use to ask, not to say what about.
 _QUESTION_WORDS = frozenset(
@@ -59,8 +60,9 @@ OTHER_THING = 0.4
 _GENERIC = frozenset(
     "全市 全省 全国 全年 累计 新增 城镇 主要 当年 年均 实现 完成 达到 其中 以上 持续 不断 进一步".split()  # noqa: SIM905
 )
-SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]*[”’」』）)]*")
 CLAUSE = re.compile(r"[^，,]+[，,]?")
+# jieba's tags of names: place, organisation, person, other proper noun.
+_NAME_TAGS = frozenset({"ns", "nt", "nr", "nz"})
 
 
 class Vocabulary:
@@ -131,8 +133,9 @@ class QuestionWords:
         return sum(self.weights[w] * c for w, c in credit.items())
 
     def unknown(self) -> list[str]:
-        """Subjects of the question the reports never mention (another city, a statistic they do not
-        publish): they cannot answer it, however well the rest matches."""
+        """Words of the question the reports never use, nor any of their forms (a specific word:
+        jieba's dictionary frequency below `COMMON_WORD`). Most are only wording ("干完", "几座"); see
+        `unknown_names` for the ones that decide."""
         return [
             w
             for w, forms in self.forms.items()
@@ -141,6 +144,18 @@ class QuestionWords:
             and not any(self.vocabulary.knows(f) for f in forms)
             and 0 < dictionary_frequency(w) < COMMON_WORD
         ]
+
+    def unknown_names(self) -> list[str]:
+        """Names in the question (places, organisations, people, proper nouns: jieba's ns/nt/nr/nz)
+        that the reports never mention: another city, a company they do not name. Unlike wording,
+        a name cannot be said otherwise, so its absence means the reports do not cover the question."""
+        tags = dict(_tagged(self.context))
+        return [w for w in self.unknown() if tags.get(w, "")[:2] in _NAME_TAGS]
+
+    def unknown_share(self) -> float:
+        """The share of the question's weight held by words the reports never use."""
+        total = self.total
+        return sum(self.weights[w] for w in self.unknown()) / total if total else 0.0
 
     def _modified_otherwise(self, text: str, forms: tuple[str, ...]) -> bool:
         """Whether every occurrence of the word in `text` is narrowed by a word the question does not

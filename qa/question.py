@@ -158,3 +158,32 @@ def understand(question: str) -> Query:
         quoted=tuple(q.strip() for q in _QUOTED.findall(normalized) if q.strip()),
         groups=groups,
     )
+
+
+# Years a question names relative to now. "Now" is the latest report in the index: the 2025 report
+# reviews 2024 (去年) and plans 2025 (今年). A period already named ("去年以来") is left as asked.
+_RELATIVE_ZH = {"前年": -2, "去年": -1, "上一年": -1, "上年": -1, "今年": 0, "本年": 0, "当年": None, "明年": 1}
+_RELATIVE_EN = {"the year before last": -2, "last year": -1, "the previous year": -1, "this year": 0, "next year": 1}
+_RELATIVE = re.compile(
+    "|".join(re.escape(w) for w in sorted([*_RELATIVE_ZH, *_RELATIVE_EN], key=len, reverse=True)), re.IGNORECASE
+)
+
+
+def resolve_relative(question: str, latest: int | None) -> str:
+    """`question` with 去年/今年/前年/last year/this year written as the years they mean when the latest
+    report in the index was delivered in `latest`; unchanged when there is nothing to resolve."""
+    if latest is None:
+        return question
+
+    def year(match: re.Match[str]) -> str:
+        word = match.group(0)
+        offset = _RELATIVE_ZH.get(word, _RELATIVE_EN.get(word.lower()))
+        if offset is None:
+            return word
+        if word in _RELATIVE_ZH:
+            return f"{latest + offset}年"
+        return f"in {latest + offset}" if not word.lower().startswith("the") else f"{latest + offset}"
+
+    resolved = _RELATIVE.sub(year, question)
+    # "in 2024" after a preposition already there ("in last year" is rare; "in 2024 in" is not English).
+    return re.sub(r"\b(in|during|for|of) in (\d{4})", r"\1 \2", resolved)

@@ -21,11 +21,14 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+import numpy as np
+
 from qa.matching import Vocabulary, best_sentence, question_words
 from qa.question import Query, understand
 from qa.types import NEWS, Passage, Source
 from vectorstore.chunking import Chunk
 from vectorstore.errors import ZgqaError
+from vectorstore.sentences import split
 from vectorstore.store import Store, chunk_from_record, lexical_text
 
 DEFAULT_K = 5
@@ -38,6 +41,16 @@ RRF_K = 5
 # the lexical ranking counts for more, the model breaks its ties and carries English questions.
 LEXICAL_WEIGHT = 1.0
 DENSE_WEIGHT = 0.2
+# The third ranking: passages by their best sentence's similarity to the question (the model at
+# sentence grain finds paraphrased and English questions' passages that it misses at chunk grain).
+SENTENCE_DENSE_WEIGHT = 0.5
+# An English question reaches the Chinese passages through the glossary (lexical) or the model.
+EN_LEXICAL_WEIGHT = 1.0
+EN_DENSE_WEIGHT = 0.2
+EN_SENTENCE_DENSE_WEIGHT = 0.5
+# A question naming no year, period or report is about the latest figures: the reports, newest
+# first, get the year prior in that order.
+LATEST_FIRST = True
 # Priors, as multipliers of the fused score. A report that reviews or plans the year asked about,
 # a section whose heading names that year, and the glossary entry of the term asked about.
 REPORT_YEAR_BOOST = 0.5  # the most likely report; the second most likely gets half
@@ -71,10 +84,15 @@ class Index:
         got = collection.get(include=["documents", "metadatas"])
         self.records: dict[str, _Record] = {}
         searched: list[str] = []
+        self.sentences = store.sentences
+        rows: dict[str, list[int]] = {}
         for rid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True):
             passage = _passage(chunk_from_record(text, meta))
             self.records[rid] = _Record(passage, _bigrams(text))
             searched.append(lexical_text(passage.section, text))
+            if self.sentences is not None:
+                rows[rid] = [self.sentences.row[t] for t in split(text) if t in self.sentences.row]
+        self._rows = {rid: np.asarray(r, dtype=np.int64) for rid, r in rows.items() if r}
         # The lexical index has counted every token already; tokenizing again took half a second.
         self.vocabulary = Vocabulary(searched, store.lexical.document_frequencies())
         self.records_by_chunk = {r.passage.id: r for r in self.records.values()}
@@ -98,7 +116,7 @@ class Index:
         allowed = self._allowed(year, source)
         fused = self._fused(query, allowed)
         if not query.is_comparison:
-            return self._top(self._ranked(query, fused, query.preferred_reports), k)
+            return self._top(self._ranked(query, fused, self.preferred(query)), k)
         per_year = [self._top(self._for_year(query, fused, y), k) for y in query.years]
         merged: list[Passage] = []
         for rank in range(k):
@@ -106,6 +124,30 @@ class Index:
                 if rank < len(ranked) and all(p.id != ranked[rank].id for p in merged):
                     merged.append(ranked[rank])
         return merged[:k] if len(merged) >= k else _fill(merged, self._top(self._ranked(query, fused, ()), k), k)
+
+    def preferred(self, query: Query) -> tuple[int, ...]:
+        """The reports likely to hold the answer, most likely first: for a question naming no year,
+        period or report, the newest first (news articles last: they are no report)."""
+        named = query.preferred_reports
+        if named or not LATEST_FIRST:
+            return named
+        return tuple(dict.fromkeys(s.year for s in sorted(self.sources, key=lambda s: (s.kind == NEWS, -(s.year or 0)))
+                                   if s.year is not None))
+
+    def similarities(self, query: Query) -> dict[str, float]:
+        """Every sentence of the reports -> its cosine similarity to the question (the model's)."""
+        if self.sentences is None:
+            return {}
+        sims = self.sentences.similarities(self.store.query_vector(query.search_text))
+        return dict(zip(self.sentences.texts, sims.tolist(), strict=True))
+
+    def _sentence_ranked(self, query: Query, allowed: set[str] | None) -> list[str]:
+        """Record ids by their best sentence's similarity to the question, best first."""
+        if self.sentences is None or not self._rows:
+            return []
+        sims = self.sentences.similarities(self.store.query_vector(query.search_text))
+        best = {rid: float(sims[r].max()) for rid, r in self._rows.items() if allowed is None or rid in allowed}
+        return sorted(best, key=lambda rid: -best[rid])[:CANDIDATES]
 
     # -- the parts -----------------------------------------------------------------------------
 
@@ -136,11 +178,15 @@ class Index:
         if allowed is not None:
             where = {"chunk_id": {"$in": sorted({self.records[r].passage.id for r in allowed})}}
         fused: dict[str, float] = {}
+        english = query.lang == "en"
+        lexical_weight = EN_LEXICAL_WEIGHT if english else LEXICAL_WEIGHT
+        dense_weight = EN_DENSE_WEIGHT if english else DENSE_WEIGHT
+        sentence_weight = EN_SENTENCE_DENSE_WEIGHT if english else SENTENCE_DENSE_WEIGHT
         dense = self.store.dense(text, k=CANDIDATES, where=where)
         for rank, (doc, _) in enumerate(dense, 1):
             rid = _record_id(doc)
             if rid in self.records:
-                fused[rid] = fused.get(rid, 0.0) + DENSE_WEIGHT / (RRF_K + rank)
+                fused[rid] = fused.get(rid, 0.0) + dense_weight / (RRF_K + rank)
         # BM25 cannot filter, so it looks further when a filter will discard some of its hits.
         hits = self.store.lexical.search(text, k=CANDIDATES if allowed is None else len(self.records))
         rank = 0
@@ -148,9 +194,12 @@ class Index:
             if allowed is not None and hit.id not in allowed:
                 continue
             rank += 1
-            fused[hit.id] = fused.get(hit.id, 0.0) + LEXICAL_WEIGHT / (RRF_K + rank)
+            fused[hit.id] = fused.get(hit.id, 0.0) + lexical_weight / (RRF_K + rank)
             if rank >= CANDIDATES:
                 break
+        if sentence_weight:
+            for rank, rid in enumerate(self._sentence_ranked(query, allowed), 1):
+                fused[rid] = fused.get(rid, 0.0) + sentence_weight / (RRF_K + rank)
         return fused
 
     def _ranked(self, query: Query, fused: dict[str, float], report_years: tuple[int, ...]) -> list[Passage]:

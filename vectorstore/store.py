@@ -43,6 +43,7 @@ from vectorstore.embeddings import ModelEmbeddings
 from vectorstore.errors import StoreError, ZgqaError
 from vectorstore.ingest import Corpus
 from vectorstore.lexical import LexicalIndex, fingerprint_of
+from vectorstore.sentences import SentenceVectors
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -52,6 +53,8 @@ PASSAGE_FORMAT = "2"
 # Documents per indexing batch: how often the record manager commits and the progress bar moves.
 # Larger batches let sentence-transformers sort more texts by length and pad less.
 BATCH = 128
+# Questions whose vectors are remembered: retrieval and the answer step each need the same one.
+QUERY_MEMORY = 64
 _META_PREFIX = "zgqa_"
 
 
@@ -217,7 +220,9 @@ class Store:
         self.folder = root / _local_name(self.settings) / self.settings.collection
         self._vectorstore: Any = None
         self._lexical: LexicalIndex | None = None
-        self.resynced = False  # the last build rewrote the lexical index
+        self._sentences: SentenceVectors | None = None
+        self._queries: dict[str, list[float]] = {}
+        self.resynced = False  # the last build rewrote the lexical index or the sentence vectors
 
     def close(self) -> None:
         """Release the Chroma client (its HTTP connections, or its hold on the folder)."""
@@ -278,7 +283,25 @@ class Store:
             self._lexical = LexicalIndex.load(self.folder / "lexical")
         return self._lexical
 
+    @property
+    def sentences(self) -> SentenceVectors | None:
+        """Every sentence of the records with its vector, or None for an index built without them."""
+        if self._sentences is None:
+            self._sentences = SentenceVectors.load(self.folder / "sentences")
+        return self._sentences
+
     # -- reading -------------------------------------------------------------------------------
+
+    def query_vector(self, text: str) -> list[float]:
+        """The question's unit vector (the model's `query` prompt), remembered for the last questions:
+        passages and sentences are ranked with one embedding."""
+        vector = self._queries.get(text)
+        if vector is None:
+            vector = self.embeddings.embed_query(text)
+            if len(self._queries) >= QUERY_MEMORY:
+                self._queries.pop(next(iter(self._queries)))
+            self._queries[text] = vector
+        return vector
 
     def check(self) -> Identity:
         """Refuse an index that is missing, built differently, or out of step with its lexical half."""
@@ -297,12 +320,16 @@ class Store:
         stamp = (collection.metadata or {}).get(f"{_META_PREFIX}lexical")
         if stamp != self.lexical.fingerprint:
             raise StoreError(f"The lexical index is out of step with {self.location}: run `zgqa build`.")
+        sentences = self.sentences
+        if sentences is None or sentences.fingerprint != stamp:
+            raise StoreError(f"The sentence vectors are missing or out of step in {self.location}: run `zgqa build`.")
         return built
 
     def dense(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[tuple[Document, float]]:
         """The k nearest records by cosine similarity (1 is identical)."""
+        vector = self.query_vector(query)
         with self._served():
-            pairs = self.vectorstore().similarity_search_with_score(query, k=k, filter=where)
+            pairs = self.vectorstore().similarity_search_by_vector_with_relevance_scores(vector, k=k, filter=where)
         return [(doc, 1.0 - float(distance)) for doc, distance in pairs]
 
     def get(self, ids: Sequence[str]) -> list[Document]:
@@ -432,6 +459,7 @@ class Store:
         fingerprint = fingerprint_of([rid for rid, _ in records])
         stamp = (collection.metadata or {}).get(f"{_META_PREFIX}lexical")
         folder = self.folder / "lexical"
+        self._sync_sentences(got["documents"] or [], fingerprint)
         if stamp == fingerprint and (folder / "lexical.json").exists():
             return
         lexical = LexicalIndex.build(records)
@@ -442,13 +470,27 @@ class Store:
         meta[f"{_META_PREFIX}lexical"] = fingerprint
         collection.modify(metadata=meta)
 
+    def _sync_sentences(self, texts: list[str], fingerprint: str) -> None:
+        """Embed every sentence of the records (through the embedding cache) unless the saved vectors
+        already come from these records."""
+        saved = self.sentences
+        if saved is not None and saved.fingerprint == fingerprint:
+            return
+        cached = _cached_embeddings(self.embeddings, self.settings.index / "embedding-cache", self.identity())
+        self._say("Embedding the sentences of the passages (cached: only new sentences cost model time) ...")
+        self._sentences = SentenceVectors.build(texts, cached.embed_documents, fingerprint)
+        self._sentences.save(self.folder / "sentences")
+        self.resynced = True
+
     def _drop(self) -> None:
         with contextlib.suppress(Exception):  # already gone is what we want
             self.client.delete_collection(self.settings.collection)
         shutil.rmtree(self.folder / "lexical", ignore_errors=True)
+        shutil.rmtree(self.folder / "sentences", ignore_errors=True)
         (self.folder / "records.sqlite").unlink(missing_ok=True)
         self._vectorstore = None
         self._lexical = None
+        self._sentences = None
 
     def _record_manager(self) -> Any:
         from langchain_classic.indexes import SQLRecordManager

