@@ -34,7 +34,7 @@ def rows(files: Sequence[Path], seeds: Path) -> tuple[list[list[float]], list[in
     from qa.api import _engine
     from qa.calibration import FEATURES
     from qa.evaluation import load_questions
-    from qa.question import resolve_relative, understand
+    from qa.question import understand
 
     engine = _engine(None)
     X: list[list[float]] = []
@@ -42,7 +42,7 @@ def rows(files: Sequence[Path], seeds: Path) -> tuple[list[list[float]], list[in
     kinds: list[str] = []
     for file in files:
         for q in load_questions(file, seeds):
-            question = understand(resolve_relative(q.question, engine.latest))
+            question = understand(engine.rewrite(q.question))
             passages = qa.retrieve(q.question)
             _, features, _ = engine.composer.assess(question, passages)
             X.append([features[name] for name in FEATURES])

@@ -342,7 +342,7 @@ class Composer:
                     text = sentence.strip()
                     if not close or len(text) > MAX_CHARS:
                         continue
-                    window = _Window(i, text, frozenset(), 0.0)
+                    window = _Window(i, text, words.held(text), 0.0)
                 if window.text in exclude:
                     continue
                 meaning = CLAUSE_DENSE * close * weight

@@ -19,7 +19,8 @@ from typing import Any
 
 from qa.answer import Composer
 from qa.conversation import understand_turn
-from qa.question import resolve_relative, understand
+from qa.question import normalize, resolve_relative, understand
+from qa.spelling import Speller
 from qa.retrieval import DEFAULT_K, HybridRetriever, Index
 from qa.types import NEWS, Answer, Passage, Source
 from vectorstore.config import GeneratorSettings, Settings
@@ -45,6 +46,7 @@ class _Engine:
     composer: Composer
     chains: dict[tuple[int, int | None, str | None, GeneratorSettings], Any] = field(default_factory=dict)
     generators: dict[GeneratorSettings, Any] = field(default_factory=dict)
+    _speller: Speller | None = None
 
     def chain(self, k: int, year: int | None, source: str | None, generator: GeneratorSettings) -> Any:
         key = (k, year, source, generator)
@@ -56,6 +58,18 @@ class _Engine:
                 step = self.generator(generator).runnable() if generator.enabled else self.composer.runnable()
                 self.chains[key] = create_retrieval_chain(retriever, step)
             return self.chains[key]
+
+    def rewrite(self, question: str) -> str:
+        """The question as it will be answered: relative years as the years they mean, typos and
+        homophones as the report words they stand for."""
+        return self.speller.correct(resolve_relative(question, self.latest))
+
+    @property
+    def speller(self) -> Speller:
+        """Typos and homophones read as the report words they stand for, built once per index."""
+        if self._speller is None:
+            self._speller = Speller(self.index.vocabulary.words(), self.index.vocabulary.text)
+        return self._speller
 
     @property
     def latest(self) -> int | None:
@@ -101,9 +115,8 @@ def ask(
     """
     question = _checked(question, k)
     engine = _engine(settings)
-    latest = engine.latest
-    asked = resolve_relative(question, latest)
-    earlier = tuple(resolve_relative(h, latest) for h in _history(history))
+    asked = engine.rewrite(question)
+    earlier = tuple(engine.rewrite(h) for h in _history(history))
     turn = understand_turn(asked, earlier)
     generator = generator or GeneratorSettings.from_env()
     chain = engine.chain(k, year, source, generator)
@@ -116,7 +129,8 @@ def ask(
     result = chain.invoke({"input": turn.question, "language": turn.language}, config)
     answer = result["answer"]
     assert isinstance(answer, Answer)
-    rewritten = turn.rewritten or turn.question != question
+    # Simplified characters alone are no rewriting to show; a resolved year or a corrected typo is.
+    rewritten = turn.rewritten or (turn.question != question and turn.question != normalize(question))
     return replace(answer, question=question, understood=turn.question if rewritten else None)
 
 
@@ -136,7 +150,8 @@ def retrieve(
     """The k best passages for the question, best first, with their fused scores."""
     question = _checked(question, k)
     engine = _engine(settings)
-    return engine.index.search(understand(resolve_relative(question, engine.latest)), k=k, year=year, source=source)
+    asked = engine.rewrite(question)
+    return engine.index.search(understand(asked), k=k, year=year, source=source)
 
 
 def close() -> None:

@@ -91,6 +91,15 @@ class Vocabulary:
         """Whether the reports hold `word` anywhere (as a word, or inside a longer one)."""
         return word in self._counts or word in self._joined
 
+    @property
+    def text(self) -> str:
+        """Every chunk as it is searched, one after the other."""
+        return self._joined
+
+    def words(self) -> list[str]:
+        """Every word jieba cut out of the reports."""
+        return list(self._counts)
+
     def is_word(self, word: str) -> bool:
         return word in self._counts
 

@@ -56,6 +56,11 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def cut(text: str) -> list[str]:
+    """Precise-mode jieba words, nothing dropped: joined, they are `text`."""
+    return list(_jieba().cut(text))
+
+
 def words(text: str) -> list[str]:
     """Precise-mode jieba words (each word once, not also the words inside it), filtered like `tokenize`."""
     cut = (word.strip().lower() for word in _jieba().cut(text))
