@@ -165,7 +165,7 @@ class Composer:
             return refusal(query.text, passages, language=lang)
         windows, features, names = self.assess(query, passages, words)
         coverage = features["coverage"]
-        if not windows or not calibration.load().answers(features):
+        if not windows or not features["gives"] or not calibration.load().answers(features):
             why = ""
             if names:
                 why = (
@@ -232,6 +232,7 @@ class Composer:
             "gives": float(bool(windows) and _gives_what_is_asked(query, passages, list(windows))),
             "unknown_name": float(bool(names)),
             "unknown_share": words.unknown_share(),
+            "missing": _missing(words, windows),
             "english": float(query.lang == "en"),
             "tense_mismatch": float(bool(windows) and all(_mismatched(query, passages[w.passage], w) for w in windows)),
             "year_named": float(bool(query.years) and any(
@@ -395,6 +396,16 @@ def _widen(
     text = "".join(clauses[lo : hi + 1])
     covered = frozenset(t for t, c in got.items() if c == 1.0)
     return _Window(passage, text, covered, prior * _score(words, got, figure, _gives(text, level)))
+
+
+def _missing(words: QuestionWords, windows: Sequence[_Window]) -> float:
+    """The weightiest word of the question that the reports use but the chosen clauses lack, as a share
+    of the question's weight: "第二产业" asked, "第一产业" quoted. (A word the reports never use is
+    wording, counted by `unknown_share`.)"""
+    held = frozenset().union(*(words.held(w.text) for w in windows)) if windows else frozenset()
+    unknown = set(words.unknown())
+    lacking = [w for w in words.weights if w not in held and w not in unknown and words.vocabulary.knows(w)]
+    return max((words.weights[w] for w in lacking), default=0.0) / words.total if words.total else 0.0
 
 
 def _mismatched(query: Query, passage: Passage, window: _Window) -> bool:

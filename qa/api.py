@@ -20,8 +20,8 @@ from typing import Any
 from qa.answer import Composer
 from qa.conversation import understand_turn
 from qa.question import normalize, resolve_relative, understand
-from qa.spelling import Speller
 from qa.retrieval import DEFAULT_K, HybridRetriever, Index
+from qa.spelling import Speller
 from qa.types import NEWS, Answer, Passage, Source
 from vectorstore.config import GeneratorSettings, Settings
 from vectorstore.errors import ZgqaError

@@ -45,12 +45,13 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa.answer import COVERAGE_THRESHOLD, LANGUAGES, Composer, numbers, refusal
-from qa.matching import SENTENCE, question_words
+from qa.matching import question_words
 from qa.question import Query, understand
 from qa.retrieval import from_document
 from qa.types import Answer, Citation, Passage
 from vectorstore.config import GeneratorSettings
 from vectorstore.errors import ZgqaError
+from vectorstore.sentences import SENTENCE
 
 log = logging.getLogger("zgqa.generation")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -53,6 +53,12 @@ _DEFINITION = re.compile(
     r"|\bwhat (?:does|do|is meant by)\b|\bmean(?:s|ing)?\b|\bstand for\b|\brefer to\b|\bdefin",
     re.IGNORECASE,
 )
+# The part of a question asking what came of a target: "目标是多少？实际完成了多少？", "was it met".
+_RESULT_TOO = re.compile(
+    r"(?:[？?，,；;]|而|但)\s*(?:那么)?(?:实际|最终|最后|结果|实际上|实绩)|完成得怎么样|完成情况|是否完成|有没有完成|完成了没有|"
+    r"\b(?:actually|in the end|was (?:it|the target) (?:met|achieved|reached)|did it (?:meet|reach|achieve))\b",
+    re.IGNORECASE,
+)
 _QUOTED = re.compile(r"[“\"「『‘']([^”\"」』’']{1,20})[”\"」』’']")
 
 
@@ -84,6 +90,16 @@ class Query:
         if self.wants_definition and not _PAST.search(self.normalized):
             return None
         return "review"
+
+    @property
+    def wants_result_too(self) -> bool:
+        """A question asking for a target and for what came of it ("2024年计划…多少？实际…多少？")."""
+        return self.wants_target and bool(_RESULT_TOO.search(self.normalized))
+
+    def as_result(self) -> Query:
+        """The same question asking for what happened, not the aim: the second half of a
+        target-versus-result question."""
+        return replace(self, wants_target=False)
 
     @property
     def is_comparison(self) -> bool:

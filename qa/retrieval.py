@@ -16,12 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
-
-import numpy as np
 
 from qa.matching import Vocabulary, best_sentence, question_words
 from qa.question import Query, understand
@@ -115,6 +114,12 @@ class Index:
             raise ZgqaError(f"k must be at least 1, not {k}.")
         allowed = self._allowed(year, source)
         fused = self._fused(query, allowed)
+        if query.wants_result_too and not query.is_comparison:
+            # The target is in the plan of its year, the result in the next year's review: both halves
+            # get passages, alternately.
+            result = query.as_result()
+            halves = [self._top(self._ranked(q, fused, self.preferred(q)), k) for q in (query, result)]
+            return _fill(_alternate(halves, k), halves[0], k)
         if not query.is_comparison:
             return self._top(self._ranked(query, fused, self.preferred(query)), k)
         per_year = [self._top(self._for_year(query, fused, y), k) for y in query.years]
@@ -327,6 +332,16 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / min(len(a), len(b))
+
+
+def _alternate(rankings: list[list[Passage]], k: int) -> list[Passage]:
+    """The first of each ranking, then the second of each, …, each passage once, at most k."""
+    merged: list[Passage] = []
+    for rank in range(k):
+        for ranked in rankings:
+            if rank < len(ranked) and all(p.id != ranked[rank].id for p in merged):
+                merged.append(ranked[rank])
+    return merged[:k]
 
 
 def _fill(first: list[Passage], rest: Iterable[Passage], k: int) -> list[Passage]:

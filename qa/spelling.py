@@ -75,9 +75,9 @@ class Speller:
                     or _FUNCTION.intersection(piece)
                 ):
                     continue
-                word = self._match(piece)
-                if word is not None:
-                    fixed += word
+                meant_word = self._match(piece)
+                if meant_word is not None:
+                    fixed += meant_word
                     i += n
                     break
             else:

@@ -121,17 +121,13 @@ def real_index(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> S
 
 
 @pytest.fixture(scope="session")
-def fake_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The bundled reports indexed with the fake model, opened for retrieval (`qa.retrieval.Index`).
-
-    Lexical search is the real BM25, so answers over it are meaningful; only the dense half is poor.
-    """
+def opened_index(real_index: Settings) -> Iterator[Any]:
+    """The real index opened for retrieval (`qa.retrieval.Index`): what answers are composed over.
+    The decision to answer is calibrated on the real model's similarities, so answers need it."""
     from qa.retrieval import Index
+    from vectorstore.store import open_store
 
-    settings = Settings(seeds=SEEDS, index=tmp_path_factory.mktemp("fake-index"), cache=tmp_path_factory.mktemp("c"))
-    store = fake_store(settings)
-    store.build(load(SEEDS))
-    store.check()
+    store = open_store(real_index)
     yield Index(store)
     store.close()
 

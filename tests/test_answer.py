@@ -29,8 +29,8 @@ def _sentences(answer: Answer) -> list[tuple[str, int]]:
     return parts
 
 
-def test_a_fact_is_quoted_with_its_report_and_marker(fake_index: Any) -> None:
-    answer = _ask(fake_index, "2024年自贡落实减税降费及退税缓费一共多少钱？")
+def test_a_fact_is_quoted_with_its_report_and_marker(opened_index: Any) -> None:
+    answer = _ask(opened_index, "2024年自贡落实减税降费及退税缓费一共多少钱？")
     assert answer.found
     assert answer.text == "据2025年政府工作报告，落实减税降费及退税缓费35亿元。[1]"
     [citation] = answer.citations
@@ -38,8 +38,8 @@ def test_a_fact_is_quoted_with_its_report_and_marker(fake_index: Any) -> None:
     assert citation.source.startswith("000_") and citation.line_start <= citation.line_end
 
 
-def test_every_sentence_ends_with_a_marker_numbered_from_one(fake_index: Any) -> None:
-    answer = _ask(fake_index, "自贡规模以上工业增加值增速2020年和2024年分别是多少？全省排名有什么变化？")
+def test_every_sentence_ends_with_a_marker_numbered_from_one(opened_index: Any) -> None:
+    answer = _ask(opened_index, "自贡规模以上工业增加值增速2020年和2024年分别是多少？全省排名有什么变化？")
     parts = _sentences(answer)
     assert len(parts) == 2
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
@@ -49,7 +49,7 @@ def test_every_sentence_ends_with_a_marker_numbered_from_one(fake_index: Any) ->
     assert parts[1][0].startswith("2024年：据2025年政府工作报告") and "15.3%" in parts[1][0]
 
 
-def test_every_number_is_in_the_passage_it_cites(fake_index: Any) -> None:
+def test_every_number_is_in_the_passage_it_cites(opened_index: Any) -> None:
     questions = [
         "2024年自贡市属国企营收和资产总额分别增长了多少？",
         "2020年新冠疫情期间，自贡用了多少天实现确诊病例“清零”？",
@@ -57,7 +57,7 @@ def test_every_number_is_in_the_passage_it_cites(fake_index: Any) -> None:
         "2017年自贡计划完成多少个贫困村摘帽、多少人脱贫？",
     ]
     for question in questions:
-        answer = _ask(fake_index, question)
+        answer = _ask(opened_index, question)
         assert answer.found, question
         for sentence, n in _sentences(answer):
             cited = answer.citations[n - 1]
@@ -65,14 +65,14 @@ def test_every_number_is_in_the_passage_it_cites(fake_index: Any) -> None:
             assert claimed and claimed <= numbers(f"{cited.title}{cited.section}{cited.text}"), sentence
 
 
-def test_an_answer_resting_on_the_news_article_says_so(fake_index: Any) -> None:
-    answer = _ask(fake_index, "“十四五”期间自贡城镇累计新增就业多少人？")
+def test_an_answer_resting_on_the_news_article_says_so(opened_index: Any) -> None:
+    answer = _ask(opened_index, "“十四五”期间自贡城镇累计新增就业多少人？")
     assert "新闻报道" in answer.text and "18.2万人" in answer.text
     assert answer.citations[0].kind == "news"
 
 
-def test_a_glossary_question_gets_the_whole_entry(fake_index: Any) -> None:
-    answer = _ask(fake_index, "“双百城市”的标准是什么？")
+def test_a_glossary_question_gets_the_whole_entry(opened_index: Any) -> None:
+    answer = _ask(opened_index, "“双百城市”的标准是什么？")
     assert "100平方公里" in answer.text and "100万" in answer.text
     assert answer.citations[0].section == "2021年政府工作报告 › 相关用语注释 › 15. 双百城市"
 
@@ -87,9 +87,9 @@ def test_a_glossary_question_gets_the_whole_entry(fake_index: Any) -> None:
     ],
 )
 def test_what_the_reports_do_not_hold_is_refused_with_the_closest_passages(
-    fake_index: Any, question: str, why: str
+    opened_index: Any, question: str, why: str
 ) -> None:
-    answer = _ask(fake_index, question)
+    answer = _ask(opened_index, question)
     assert not answer.found
     assert answer.text.startswith(NOT_FOUND) and why in answer.text
     assert 1 <= len(answer.citations) <= 3
@@ -112,12 +112,12 @@ def test_a_passage_speaks_for_the_year_its_report_reviews_or_plans() -> None:
     assert covers(review, 2025, "2025年1至11月增长15.4%")  # a clause naming the year speaks for it
 
 
-def test_the_composer_is_a_runnable_step_after_the_retriever(fake_index: Any) -> None:
+def test_the_composer_is_a_runnable_step_after_the_retriever(opened_index: Any) -> None:
     question = "2024年“盐龙灯”精品景区全年接待了多少游客？"
-    docs = [to_document(p) for p in fake_index.search(understand(question), k=3)]
-    answer = Composer(fake_index).runnable().invoke({"input": question, "context": docs})
+    docs = [to_document(p) for p in opened_index.search(understand(question), k=3)]
+    answer = Composer(opened_index).runnable().invoke({"input": question, "context": docs})
     assert isinstance(answer, Answer) and answer.found and "1000万人次" in answer.text
-    empty = Composer(fake_index).runnable().invoke({"input": question, "context": list[Document]()})
+    empty = Composer(opened_index).runnable().invoke({"input": question, "context": list[Document]()})
     assert not empty.found and empty.citations == ()
 
 
@@ -128,48 +128,48 @@ def _passage(text: str, *, section: str = "2021年政府工作报告 › 一、2
     )
 
 
-def test_the_answer_marks_the_sentences_it_quotes_in_each_cited_passage(fake_index: Any) -> None:
-    answer = _ask(fake_index, "2024年自贡落实减税降费及退税缓费一共多少钱？")
+def test_the_answer_marks_the_sentences_it_quotes_in_each_cited_passage(opened_index: Any) -> None:
+    answer = _ask(opened_index, "2024年自贡落实减税降费及退税缓费一共多少钱？")
     [citation] = answer.citations
     assert citation.support and all(s in citation.text for s in citation.support)
     assert any("35亿元" in s for s in citation.support)
-    refused = _ask(fake_index, "2024年自贡市最低工资标准是多少？")
+    refused = _ask(opened_index, "2024年自贡市最低工资标准是多少？")
     assert not refused.found and all(c.support == () for c in refused.citations)
 
 
-def test_an_english_question_gets_its_frame_in_english_and_its_quotation_in_chinese(fake_index: Any) -> None:
+def test_an_english_question_gets_its_frame_in_english_and_its_quotation_in_chinese(opened_index: Any) -> None:
     chinese = understand("2024年自贡落实减税降费及退税缓费一共多少钱？")
-    english = Composer(fake_index).compose(chinese, fake_index.search(chinese), language="en")
+    english = Composer(opened_index).compose(chinese, opened_index.search(chinese), language="en")
     assert english.text == "According to the 2025 government work report: “落实减税降费及退税缓费35亿元”.[1]"
     assert english.language == "en" and english.citations[0].support
-    refused = Composer(fake_index).compose(understand("2024年自贡市最低工资标准是多少？"), [], language="en")
+    refused = Composer(opened_index).compose(understand("2024年自贡市最低工资标准是多少？"), [], language="en")
     assert refused.text.startswith("The reports do not contain this.") and not refused.found
 
 
 @pytest.mark.parametrize("question", ["<img src=x onerror=alert(1)>", "<script>alert(2)</script>", "1", "2024"])
-def test_a_question_of_bare_numbers_and_markup_names_nothing_and_is_refused(fake_index: Any, question: str) -> None:
-    answer = _ask(fake_index, question)
+def test_a_question_of_bare_numbers_and_markup_names_nothing_and_is_refused(opened_index: Any, question: str) -> None:
+    answer = _ask(opened_index, question)
     assert not answer.found and answer.citations  # still shows what is closest
 
 
-def test_a_result_is_not_given_as_the_target_asked_for(fake_index: Any) -> None:
+def test_a_result_is_not_given_as_the_target_asked_for(opened_index: Any) -> None:
     # The reports hold 2024's GDP growth (7.1%, in the 2025 report's review) but no 2024 target.
-    answer = _ask(fake_index, "2024年自贡地区生产总值的目标是多少？")
+    answer = _ask(opened_index, "2024年自贡地区生产总值的目标是多少？")
     assert not answer.found and "7.1%" not in answer.text
-    target = _ask(fake_index, "2025年自贡地区生产总值的目标是多少？")
+    target = _ask(opened_index, "2025年自贡地区生产总值的目标是多少？")
     assert target.found and "2000亿元" in target.text
 
 
-def test_one_years_growth_is_not_answered_with_a_five_year_average(fake_index: Any) -> None:
-    answer = _ask(fake_index, "What was Zigong's GDP growth in 2020?")
+def test_one_years_growth_is_not_answered_with_a_five_year_average(opened_index: Any) -> None:
+    answer = _ask(opened_index, "What was Zigong's GDP growth in 2020?")
     assert answer.found and "3.9%" in answer.text and "年均" not in answer.text
     # 2016's own income growth is not in the reports; the 2011-2015 average (年均增长10.6%) is not it.
-    refused = _ask(fake_index, "2016年自贡城镇居民人均可支配收入增长多少？")
+    refused = _ask(opened_index, "2016年自贡城镇居民人均可支配收入增长多少？")
     assert not refused.found and "10.6%" not in refused.text
-    average = _ask(fake_index, "“十三五”期间自贡地区生产总值年均增长多少？")
+    average = _ask(opened_index, "“十三五”期间自贡地区生产总值年均增长多少？")
     assert average.found and "年均增长7.3%" in average.text
     # "average annual" is 年均 however the words around it run (not 平均水平 + 全年).
-    english = _ask(fake_index, "What was the average annual GDP growth during the 13th Five-Year Plan?")
+    english = _ask(opened_index, "What was the average annual GDP growth during the 13th Five-Year Plan?")
     assert english.found and "年均增长7.3%" in english.text and "2021 government work report" in english.text
 
 
@@ -180,10 +180,10 @@ def test_one_years_growth_is_not_answered_with_a_five_year_average(fake_index: A
         "What was Zigong's population in 2024?",  # a quantity asked for in English; no clause gives it
     ],
 )
-def test_a_figure_of_another_kind_is_not_given_for_the_one_asked(fake_index: Any, question: str) -> None:
-    assert not _ask(fake_index, question).found
+def test_a_figure_of_another_kind_is_not_given_for_the_one_asked(opened_index: Any, question: str) -> None:
+    assert not _ask(opened_index, question).found
 
 
-def test_a_question_about_what_was_added_gets_the_added_count(fake_index: Any) -> None:
-    answer = _ask(fake_index, "2024年自贡新增规模以上工业企业多少户？")
+def test_a_question_about_what_was_added_gets_the_added_count(opened_index: Any) -> None:
+    answer = _ask(opened_index, "2024年自贡新增规模以上工业企业多少户？")
     assert answer.found and "新增规模以上工业企业34户" in answer.text

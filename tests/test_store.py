@@ -209,3 +209,37 @@ def test_a_build_that_fails_halfway_publishes_nothing_and_its_work_is_reused(ind
     assert report.added == report.chunks and report.embedded < report.chunks  # its vectors were cached
     store.check()
     assert len(_records(store)) == report.chunks
+
+
+def test_every_sentence_of_the_records_has_its_vector(index_settings: Settings) -> None:
+    from vectorstore.sentences import split
+
+    store, _ = _build(index_settings)
+    sentences = store.sentences
+    assert sentences is not None
+    collection = store.collection()
+    assert collection is not None
+    texts = collection.get(include=["documents"])["documents"]
+    wanted = {s for text in texts for s in split(text)}
+    assert set(sentences.texts) == wanted
+    assert sentences.vectors.shape == (len(sentences.texts), FakeEmbeddings.DIM)
+    norms = (sentences.vectors**2).sum(axis=1)
+    assert abs(norms - 1.0).max() < 1e-4
+
+
+def test_an_index_without_sentence_vectors_asks_for_a_build_and_the_build_restores_them(
+    index_settings: Settings,
+) -> None:
+    import shutil
+
+    store, _ = _build(index_settings)
+    folder = store.folder / "sentences"
+    store.close()
+    shutil.rmtree(folder)
+    reopened = fake_store(index_settings)
+    with pytest.raises(StoreError, match="sentence vectors.*zgqa build"):
+        reopened.check()
+    report = reopened.build(load(index_settings.seeds))
+    assert report.embedded == 0  # the chunks are unchanged; only the sentences came back, from the cache
+    reopened.check()
+    assert reopened.sentences is not None and len(reopened.sentences.texts) > 1000

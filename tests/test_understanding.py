@@ -1,0 +1,112 @@
+"""How a question is understood before it is answered: relative years resolved against the latest
+report, typos and homophones read as report words, both shown as `understood`; year-less questions
+answered from the latest report with the year named; names the reports never mention refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import qa
+from qa.question import resolve_relative
+from qa.spelling import Speller
+from vectorstore.config import Settings
+
+
+@pytest.mark.parametrize(
+    ("asked", "understood"),
+    [
+        ("去年自贡地区生产总值增长多少？", "2024年自贡地区生产总值增长多少？"),
+        ("今年的GDP目标是多少？", "2025年的GDP目标是多少？"),
+        ("前年呢？", "2023年呢？"),
+        ("How much did exports grow last year?", "How much did exports grow in 2024?"),
+        ("What is the target for this year?", "What is the target for 2025?"),
+        ("2024年自贡地区生产总值增长多少？", "2024年自贡地区生产总值增长多少？"),
+    ],
+)
+def test_relative_years_mean_the_years_of_the_latest_report(asked: str, understood: str) -> None:
+    assert resolve_relative(asked, 2025) == understood
+
+
+def test_without_a_report_relative_years_stay_as_asked() -> None:
+    assert resolve_relative("去年增长多少？", None) == "去年增长多少？"
+
+
+@pytest.fixture(scope="module")
+def speller(opened_index: Any) -> Speller:
+    return Speller(opened_index.vocabulary.words(), opened_index.vocabulary.text)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("自共市2024年GDP增长多少", "自贡市2024年GDP增长多少"),  # a homophone of the city's own name
+        ("自贡去年新增国省级专精特心企业多少户", "自贡去年新增国省级专精特新企业多少户"),
+        ("十四五规化纲要草案一共提出了多少项主要指标", "十四五规划纲要草案一共提出了多少项主要指标"),
+        ("2016年自贡帮企业减轻负但多少亿元", "2016年自贡帮企业减轻负担多少亿元"),
+    ],
+)
+def test_a_typo_is_read_as_the_report_word(speller: Speller, typed: str, meant: str) -> None:
+    assert speller.correct(typed) == meant
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "内江市2024年地区生产总值增长了多少？",  # another city: a real name, not a slip
+        "乐山市2024年接待游客多少万人次？",
+        "三份报告里各是多少？",  # question wording (各是) is typed as meant
+        "2024年自贡市民一共买了多少辆新能源车？",
+        "去年自贡新开了多少个专门给老人做饭吃的地方？",  # paraphrase, not a typo
+    ],
+)
+def test_words_typed_as_meant_are_left_alone(speller: Speller, question: str) -> None:
+    assert speller.correct(question) == question
+
+
+@pytest.mark.model
+def test_a_typo_in_the_city_name_is_answered_and_shown_as_understood(real_index: Settings) -> None:
+    answer = qa.ask("自共市2024年GDP增长多少", settings=real_index)
+    assert answer.found, answer.text
+    assert "7.1%" in answer.text
+    assert answer.understood is not None and "自贡市" in answer.understood
+
+
+@pytest.mark.model
+def test_last_year_is_the_latest_reports_review_year(real_index: Settings) -> None:
+    answer = qa.ask("去年自贡地区生产总值增长多少？", settings=real_index)
+    assert answer.understood == "2024年自贡地区生产总值增长多少？"
+    assert answer.found and "7.1%" in answer.text
+    assert answer.citations[0].year == 2025
+
+
+@pytest.mark.model
+def test_a_year_less_question_is_answered_from_the_latest_report_naming_the_year(real_index: Settings) -> None:
+    answer = qa.ask("自贡第一产业增加值增长了多少？", settings=real_index)
+    assert answer.found, answer.text
+    assert "2.6%" in answer.text and "2024年" in answer.text
+    assert answer.citations[0].year == 2025
+
+
+@pytest.mark.model
+def test_an_enumeration_is_quoted_with_its_items(real_index: Settings) -> None:
+    answer = qa.ask("2025年报告提出的四大产业技术创新行动分别是哪些？", settings=real_index)
+    assert answer.found, answer.text
+    items = ("先进装备", "新能源", "先进材料", "无人机及通航")
+    assert sum(item in answer.text for item in items) >= 3, answer.text
+
+
+@pytest.mark.model
+def test_a_name_the_reports_never_mention_is_refused_and_named(real_index: Settings) -> None:
+    answer = qa.ask("内江市2024年地区生产总值增长了多少？", settings=real_index)
+    assert not answer.found
+    assert "内江市" in answer.text
+
+
+@pytest.mark.model
+def test_question_wording_is_not_taken_for_a_missing_subject(real_index: Settings) -> None:
+    for question in ("自贡历年GDP增速是多少？", "2025年要做好哪几个方面的工作？"):
+        answer = qa.ask(question, settings=real_index)
+        for wording in ("历年", "哪几个"):
+            assert f"没有提到“{wording}" not in answer.text, answer.text
