@@ -254,6 +254,14 @@ class Composer:
                 if best is not None:
                     chosen.append(replace(best, year=year))
             return chosen
+        if query.wants_result_too:
+            # The aim first, then what came of it, each from a passage of its own tense.
+            aim = self._best(query, passages, range(len(passages)), words, figure, frozenset(), query.years, sims)
+            done = self._best(
+                query.as_result(), passages, range(len(passages)), words, figure,
+                frozenset([aim.text] if aim else []), query.years, sims,
+            )
+            return [w for w in (aim, done) if w is not None]
         definition = self._definition(query, passages, words)
         if definition is not None:
             return [definition]
