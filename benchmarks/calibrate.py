@@ -41,8 +41,6 @@ REGULARIZATION = 1.0
 CONTRACT = ("eval_qa_dev.jsonl", "eval_qa_extra.jsonl", "eval_qa_refusals.jsonl")
 CONTRACT_WEIGHT = 3.0
 MAX_CONTRACT_FALSE_REFUSALS = 1
-# The file each question of the last `rows` call came from.
-sources: list[str] = []
 MEASURE = ("eval_qa_dev2.jsonl", "eval_qa_bank_holdout.jsonl")
 
 
@@ -60,20 +58,18 @@ def rows(
 
     engine = _engine(settings)
     X: list[list[float] | None] = []
-    sources.clear()
     y: list[int] = []
-    kinds: list[str] = []
+    origin: list[str] = []  # the file each question came from
     for file in files:
         for q in load_questions(file, seeds):
-            sources.append(file.name)
+            origin.append(file.name)
             question = understand(engine.rewrite(q.question))
             passages = qa.retrieve(q.question, settings=settings)
             windows, features, _ = engine.composer.assess(question, passages)
             gated = bool(windows) and bool(features["gives"])
             X.append([features[name] for name in FEATURES] if gated else None)
             y.append(int(q.answerable))
-            kinds.append(q.type)
-    return X, y, kinds
+    return X, y, origin
 
 
 def fit(
@@ -156,8 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="how much worse answering an unanswerable question is than refusing an answerable one")
     parser.add_argument("--write", action="store_true", help="write qa/data/refusal.json")
     args = parser.parse_args(argv)
-    X, y, _ = rows([args.fixtures / f for f in args.fit], args.seeds)
-    model, threshold, cv = fit(X, y, args.false_answer_cost, list(sources))
+    X, y, origin = rows([args.fixtures / f for f in args.fit], args.seeds)
+    model, threshold, cv = fit(X, y, args.false_answer_cost, origin)
     coef, intercept = coefficients(model)
     fitted = calibration.Calibration(tuple(coef), intercept, threshold, fitted_on=", ".join(args.fit))
     print(json.dumps({"cross_validated": cv, "coefficients": dict(zip(calibration.FEATURES, coef, strict=True)),

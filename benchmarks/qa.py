@@ -182,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     _print_types(questions, reports)
     print()
+    print(f"{OURS}, answers by type (facts and citations need an answer; the peers only retrieve):")
+    print(reports[OURS].table())
+    print()
     ratios = _print_ratios(summaries)
     print()
     print(f"warm qa.ask latency ({args.repeat} x {len(questions)} calls after one warm-up call per question): "
