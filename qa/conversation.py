@@ -17,11 +17,12 @@ is worse than answering a short question as typed):
 Language: a full question's is its own. An explicit switch persists over follow-ups (a "2020年呢" after
 "English please" is still answered in English) until the user asks a full question, which sets it again.
 
-Leaves out (the follow-up is answered as typed): relative years (去年呢, what about last year?), another
-place (那内江市呢？), a new predicate on the same subject (目标呢？), one year after a comparison of several,
-and a new subject in a frame after a period question (“十三五”期间…). Not done at all: translating a
-question (a frame is in the follow-up's language, its subject as typed), and telling small talk
-("谢谢") from a question: it becomes the context like any full question.
+Leaves out (the follow-up is answered as typed): another place (那内江市呢？), a new predicate on the
+same subject (目标呢？), one year after a comparison of several, and a new subject in a frame after a
+period question (“十三五”期间…). Relative years (去年呢？) are resolved by `qa.api` against the latest
+report before a turn reaches this module. Not done at all: translating a question (a frame is in the
+follow-up's language, its subject as typed), and telling small talk ("谢谢") from a question: it
+becomes the context like any full question.
 """
 
 from __future__ import annotations
