@@ -2,21 +2,25 @@
 that answer the question and quotes them, each sentence ending with its citation marker `[n]`.
 
 How a clause is chosen: the question's words (`qa.matching`), weighed by how rare they are in the
-reports, are looked for in every clause; a clause scores the weight it holds, times the retriever's
+reports, are looked for in every clause; a clause scores the share of that weight it holds, plus the
+model's similarity of its sentence to the question (embedded at build time), times the retriever's
 score of its passage (which carries the question's years, reports and tense). The best clause is
 widened to its neighbours in the same sentence while they add words of the question, so an answer
 keeps its subject ("“保交房”完成94.4%") and every figure asked for ("营收增长10.6%、资产总额增长9.3%").
 A question in two parts gets a second clause when the first left a good share of it unanswered. A
 comparison gets one clause per year it names, from the report most likely to hold that year. A
-question about what a term means gets the glossary entry whole.
+question about a target and its result gets the aim, then the result. A list question gets the
+enumerating sentence whole. A question about what a term means gets the glossary entry whole.
 
 What is checked by code before anything is said:
 - every number in an answer sentence occurs, as a number, in the passage it cites (its text,
   section path or title), after the evaluation's normalization (`。` between digits is `.`);
   a sentence that fails is dropped;
 - a question naming a year is answered only from a report about that year, or a passage naming it;
-- a question whose subject the reports never mention, or whose words the chosen clauses hold too
-  little of (`COVERAGE_THRESHOLD`), is refused (`found=False`), still citing the closest passages.
+- the clauses must give what is asked (`qa.asked.checks`), and then the calibrated decision
+  (`qa.calibration`, fit on data) must find the reports answer; otherwise the answer is a refusal
+  (`found=False`) still citing the closest passages, naming any name of the question that the
+  reports never mention.
 
 Leaves out: generation by a language model (this runnable is the step one would replace), and
 Chinese numerals in the number check (`第一`, `三`): only figures written in digits are checked.
@@ -33,12 +37,11 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 
-from qa import calibration, glossary
+from qa import asked, calibration
 from qa.matching import CLAUSE, QuestionWords, question_words
 from qa.question import Query, understand
 from qa.retrieval import Index, defines, from_document, tense
 from qa.types import NEWS, Answer, Citation, Passage
-from vectorstore.lexical import tagged_words
 from vectorstore.sentences import SENTENCE
 
 NOT_FOUND = "报告中未找到相关内容。"
@@ -49,13 +52,9 @@ NOT_FOUND_EN = "The reports do not contain this."
 CLOSEST_EN = " The closest passages are listed for reference."
 LANGUAGES = ("zh", "en")
 _FIGURE_ONLY = re.compile(r"[\d.,%]+")
-# Words by which a sentence of a review states an aim rather than a result ("目标任务全面完成" is
-# about the target too, and may answer it).
-_AIMED = re.compile(r"目标|预期|计划|力争|左右|以上|确保|任务")
-# The share of the question's weighed words the chosen clauses must hold whole. Calibrated on the 94
-# questions of tests/fixtures (69 answerable, 25 not; README, "When it refuses"): with the other
-# checks on, 0.50 and 0.55 answer all 69 and refuse 24 of the 25 (the 25th no threshold below 0.7
-# refuses); 0.40 answers 3 unanswerable questions, 0.60 refuses 2 answerable ones.
+# The share of the question's weighed words a language model's kept sentences must hold whole
+# (`qa.generation`). The extractive answer no longer draws a line on it: the calibrated decision
+# weighs it with the rest (`qa.calibration`).
 COVERAGE_THRESHOLD = 0.5
 CLOSEST_SHOWN = 3
 # A sentence of the answer holds at most this many clauses and characters, so it stays short.
@@ -78,37 +77,8 @@ TENSE_PENALTY = 0.5
 # A clause giving an average over years ("年均增长7.3%", the five-year plan's) for a question about
 # one year's figure counts this much: it is not that year's growth, though it holds the same words.
 AVERAGE_PENALTY = 0.3
-# A clause counting what was added ("新增规模以上工业企业34户", "全年新培育…企业31户"), not what there is.
-_ADDED = re.compile(r"(?:全年|当年|今年|\d{4}年)?(?:累计)?新(?:增|建|引进|培育|签约|开工|认定|招引|入规|投产|落地)")
-_NEW = re.compile(r"新|\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
-_GROWTH_ASKED = re.compile(r"增长|增速|增幅|\bgr[oe]w|\bgrowth|\bincrease|\brise|\brose", re.IGNORECASE)
-_AVERAGE = re.compile(r"年均|平均|\baverage|\bper year|\bannual(?:ly)?\b|\beach year", re.IGNORECASE)
 
-_ASKS_FIGURE = re.compile(
-    r"多少|几|比例|比重|占比|率|增长|增速|规模|排名|第几|总额|总量|金额|数量|人数|户数|哪一年|哪年|何时|什么时候|"
-    r"\b(?:how many|how much|how fast|what share|what percentage|percent|rate|growth|grow|rank|number|amount|"
-    r"when|which year)\b|"
-    # "What was Zigong's population?" asks for a figure as surely as "多少": English names the quantity.
-    r"\bwhat (?:was|is|were|are)\b.*\b(?:population|gdp|output|revenue|income|investment|expenditure|spending|"
-    r"volume|total|value|size|level|ratio|proportion|share|coverage)\b",
-    re.IGNORECASE,
-)
-# A question about a rate of change or a share; any other figure question asks how much there is.
-_RATE = re.compile(
-    r"增长|增速|增幅|下降|降低|提高|提升|率|比重|占比|比例|百分|排名|第几|排|位|"
-    r"\b(?:growth|grow|grew|rate|percent|percentage|share|increase|decrease|rise|rose|fell|fall|rank|fast)\b",
-    re.IGNORECASE,
-)
-# A figure in a unit other than a percentage ("1458.44亿元", "3812户"), not "3.9%" or "0.1个百分点".
-_LEVEL = re.compile(r"\d[\d.]*\s*(?!个百分点)[万亿千百]?[\u4e00-\u9fff]")
 _TWO_PARTS = re.compile(r"分别|以及|和|与|及|并且|[？?].+[？?]|\band\b|\bboth\b", re.IGNORECASE)
-# A figure, in digits or in words ("居全省第二", "三个").
-_FIGURE = re.compile(r"\d|第[一二三四五六七八九十]+|[一二三四五六七八九十两]+[个户家所项倍成位]")
-# The unit a question asks its figure in: "多少元", "多少万人", "几个".
-_UNIT = re.compile(
-    r"(?:多少|几)[亿万千百]?(钱|元|户|人次|人|个|家|所|辆|天|吨|亩|列|件|套|岁|公里|平方公里|项|座|条|名|台|头|倍|次|"
-    r"间|张|场|批|千瓦|立方米)"
-)
 # The model's similarity of a sentence to the question counts from this floor up (e5's cosines of
 # unrelated Chinese texts sit around 0.75-0.8), scaled to 0-1 and weighed against the lexical share.
 DENSE_FLOOR = 0.8
@@ -122,14 +92,11 @@ _LIST = re.compile(
 )
 _GOES_ON = re.compile(r"^(?:[二三四五六七八九十]是|（[二三四五六七八九十]）|第[二三四五六七八九十]|[2-9][.、])")
 LIST_CHARS = 300
-_HOW_MANY = re.compile(r"\bhow many ([a-z-]+(?: [a-z-]+)?)", re.IGNORECASE)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_DIGIT = re.compile(r"\d")
 _MARKER = re.compile(r"\[(\d+)\]")
 # A year a sentence reports on: not a base it compares with ("比2010年翻一番", "2015年以来").
 _YEAR = re.compile(r"(?<![比较于自从])((?:19|20)\d\d)年(?!以来|起|底前|前)")
-_WHEN = re.compile(r"哪一年|哪年|何时|什么时候|\bwhen\b|\bwhich year\b|\bwhat year\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -229,12 +196,14 @@ class Composer:
             "coverage": sum(words.weights[t] for t in covered) / words.total if words.total else 0.0,
             "dense": dense,
             "dense_margin": dense - best if windows else -1.0,
-            "gives": float(bool(windows) and _gives_what_is_asked(query, passages, list(windows))),
+            "gives": float(bool(windows) and asked.gives_what_is_asked(query, passages, list(windows))),
             "unknown_name": float(bool(names)),
             "unknown_share": words.unknown_share(),
-            "missing": _missing(words, windows),
+            "missing": asked.missing(words, windows),
             "english": float(query.lang == "en"),
-            "tense_mismatch": float(bool(windows) and all(_mismatched(query, passages[w.passage], w) for w in windows)),
+            "tense_mismatch": float(
+                bool(windows) and all(asked.mismatched(query, passages[w.passage], w) for w in windows)
+            ),
             "year_named": float(bool(query.years) and any(
                 str(y) in f"{w.sentence}{passages[w.passage].section.split(' › ', 1)[-1]}" for w in windows
                 for y in query.years)),
@@ -246,7 +215,7 @@ class Composer:
         self, query: Query, passages: Sequence[Passage], words: QuestionWords, sims: dict[str, float] | None = None
     ) -> list[_Window]:
         sims = sims or {}
-        figure = bool(_ASKS_FIGURE.search(query.normalized))
+        figure = bool(asked.ASKS_FIGURE.search(query.normalized))
         if query.is_comparison:
             chosen: list[_Window] = []
             for year in query.years:
@@ -309,7 +278,7 @@ class Composer:
         """The glossary entry of the term the question asks about, whole: when it asks what a term
         means, or names a glossary term in quotation marks ("“三抓联动”抓的是哪三项？")."""
         for i, p in enumerate(passages[:2]):
-            asks_term = query.wants_definition or (query.quoted and not _ASKS_FIGURE.search(query.normalized))
+            asks_term = query.wants_definition or (query.quoted and not asked.ASKS_FIGURE.search(query.normalized))
             if p.term and asks_term and defines(p.term, query):
                 return _Window(i, p.text.strip(), words.held(p.text), 1.0, sentence=p.text)
         return None
@@ -330,7 +299,7 @@ class Composer:
         sims = sims or {}
         total = words.total or 1.0
         best: _Window | None = None
-        level = figure and not _RATE.search(query.normalized)
+        level = figure and not asked.RATE.search(query.normalized)
         top = max((passages[i].score for i in among), default=0.0)
         for i in among:
             # The retriever's score carries the question's years, reports and tense; a passage it
@@ -355,10 +324,10 @@ class Composer:
                 if window.text in exclude:
                     continue
                 meaning = CLAUSE_DENSE * close * weight
-                if figure and not _gives(window.text, level):
+                if figure and not asked.gives(window.text, level):
                     meaning *= FIGURELESS
                 window = replace(window, sentence=sentence, score=window.score / total + meaning)
-                if len(years) == 1 and "年均" in window.text and not _AVERAGE.search(query.search_text):
+                if len(years) == 1 and "年均" in window.text and not asked.AVERAGE.search(query.search_text):
                     window = replace(window, score=window.score * AVERAGE_PENALTY)
                 # Only what can speak for the year asked about is a candidate at all.
                 if not _speaks_for(query, passages[i], window, years):
@@ -377,7 +346,7 @@ def _widen(
     if not clauses:
         return None
     credits = [words.credit(c) for c in clauses]
-    scores = [_score(words, c, figure, _gives(text, level)) for c, text in zip(credits, clauses, strict=True)]
+    scores = [_score(words, c, figure, asked.gives(text, level)) for c, text in zip(credits, clauses, strict=True)]
     b = max(range(len(clauses)), key=lambda i: scores[i])
     if scores[b] == 0:
         return None
@@ -390,8 +359,8 @@ def _widen(
                 gain = sum(words.weights[t] * max(0.0, c - got.get(t, 0.0)) for t, c in credits[j].items())
                 if gain > 0:
                     options.append((gain, j))
-        bare = figure and not any(_DIGIT.search(clauses[j]) for j in range(lo, hi + 1))
-        if bare and hi + 1 < len(clauses) and _DIGIT.search(clauses[hi + 1]):
+        bare = figure and not any(asked.DIGIT.search(clauses[j]) for j in range(lo, hi + 1))
+        if bare and hi + 1 < len(clauses) and asked.DIGIT.search(clauses[hi + 1]):
             options.append((float("inf"), hi + 1))  # the figure asked for follows its subject
         if not options:
             break
@@ -403,26 +372,11 @@ def _widen(
             got[t] = max(got.get(t, 0.0), c)
     text = "".join(clauses[lo : hi + 1])
     covered = frozenset(t for t, c in got.items() if c == 1.0)
-    return _Window(passage, text, covered, prior * _score(words, got, figure, _gives(text, level)))
+    return _Window(passage, text, covered, prior * _score(words, got, figure, asked.gives(text, level)))
 
 
-def _missing(words: QuestionWords, windows: Sequence[_Window]) -> float:
-    """The weightiest word of the question that the reports use but the chosen clauses lack, as a share
-    of the question's weight: "第二产业" asked, "第一产业" quoted. (A word the reports never use is
-    wording, counted by `unknown_share`.)"""
-    held = frozenset().union(*(words.held(w.text) for w in windows)) if windows else frozenset()
-    unknown = set(words.unknown())
-    lacking = [w for w in words.weights if w not in held and w not in unknown and words.vocabulary.knows(w)]
-    return max((words.weights[w] for w in lacking), default=0.0) / words.total if words.total else 0.0
 
 
-def _mismatched(query: Query, passage: Passage, window: _Window) -> bool:
-    """Whether the clause answers another tense than the question's: an aim ("力争…以上", a plan part)
-    for a question about results, or a result for a question about a target."""
-    aimed = tense(passage) == "plan" or bool(_AIMED.search(window.sentence or window.text))
-    if query.tense == "plan":
-        return not aimed
-    return query.tense == "review" and aimed and tense(passage) == "plan"
 
 
 def _closeness(similarity: float) -> float:
@@ -448,10 +402,6 @@ def _enumeration(passage: Passage, window: _Window) -> _Window:
     return replace(window, text=text, sentence=window.sentence)
 
 
-def _gives(text: str, level: bool) -> bool:
-    """Whether `text` holds the kind of figure asked for: any number, or for a question asking how
-    much there is (not how fast it grew) a number in a unit other than a percentage."""
-    return bool(_LEVEL.search(text) if level else _DIGIT.search(text))
 
 
 def _score(words: QuestionWords, credit: dict[str, float], figure: bool, gives: bool) -> float:
@@ -459,65 +409,10 @@ def _score(words: QuestionWords, credit: dict[str, float], figure: bool, gives: 
     return base * FIGURELESS if figure and not gives else base
 
 
-def _gives_what_is_asked(query: Query, passages: Sequence[Passage], windows: list[_Window]) -> bool:
-    """Whether every check of `checks` holds."""
-    return all(checks(query, passages, windows).values())
 
 
-def checks(query: Query, passages: Sequence[Passage], windows: list[_Window]) -> dict[str, bool]:
-    """What the clauses give against what is asked, check by check (each a feature of the decision):
-    - figure: a question asking for a figure gets one ("本科上线率…再创历史新高" says not how much);
-    - unit: in the unit asked ("增长5.4%" is not "多少元"; "新增…34户" not how many there are);
-    - aim: a target asked for is an aim, not a year's result ("增长7.1%" is no 2024 target);
-    - single_year: one year's growth is not the average over five ("年均增长10.6%" for 2016);
-    - counted: what "多少所大学" counts is in a clause with a figure;
-    - when: "哪一年" gets a year, in the sentence or the heading it sits under."""
-    ok = dict.fromkeys(("figure", "unit", "aim", "single_year", "counted", "when"), True)
-    if not windows:
-        return dict.fromkeys(ok, False)
-    if all(passages[w.passage].term for w in windows):
-        return ok  # a definition answers in words
-    text = "".join(w.text for w in windows)
-    ok["figure"] = not (_ASKS_FIGURE.search(query.normalized) and not _FIGURE.search(text))
-    if _WHEN.search(query.normalized):
-        context = "".join(w.sentence + passages[w.passage].section.split(" › ", 1)[-1] for w in windows)
-        ok["when"] = bool(re.search(r"(?:19|20)\d\d", context))
-    unit = _UNIT.search(query.normalized)
-    if unit is not None:
-        wanted = "元" if unit.group(1) == "钱" else unit.group(1)
-        amount = re.compile(rf"\d[\d.,]*\s*[万亿千百]*\s*[余多]?\s*{wanted}")
-        counts = [seg for seg in re.split(r"[，；。]", text) if amount.search(seg)]
-        ok["unit"] = bool(counts) and (
-            bool(_NEW.search(query.search_text)) or not all(_ADDED.match(seg.strip()) for seg in counts)
-        )
-    ok["aim"] = not query.wants_target or any(
-        tense(passages[w.passage]) != "review" or bool(_AIMED.search(w.sentence or w.text)) for w in windows
-    )
-    ok["single_year"] = not (
-        len(query.years) == 1
-        and _GROWTH_ASKED.search(query.search_text)
-        and not _AVERAGE.search(query.search_text)
-        and all("年均" in w.text for w in windows)
-    )
-    counted = _counted(query)
-    ok["counted"] = not counted or any(
-        _DIGIT.search(c) and any(form in c for form in counted) for w in windows for c in CLAUSE.findall(w.text)
-    )
-    return ok
 
 
-def _counted(query: Query) -> tuple[str, ...]:
-    """The forms of what a "how many" question counts, when the question names it right after the
-    unit ("多少所大学"; "how many hospitals" -> 医院); otherwise nothing, and nothing is checked."""
-    if query.lang == "en":
-        match = _HOW_MANY.search(query.normalized)
-        return tuple(glossary.load().expand(match.group(1))) if match else ()
-    unit = _UNIT.search(query.normalized)
-    if unit is None:
-        return ()
-    first = next(iter(tagged_words(query.normalized[unit.end() :])), None)
-    # Only a noun of two characters or more straight after the unit: "多少天实现…" counts days.
-    return (first[0],) if first and first[1].startswith("n") and len(first[0]) >= 2 else ()
 
 
 def _speaks_for(query: Query, passage: Passage, window: _Window, years: tuple[int, ...] | None = None) -> bool:

@@ -1,7 +1,7 @@
 """Whether to answer: one decision fit on data, not a cascade of rules.
 
 Before it, two things are settled in code: there must be clauses to quote, and they must give what
-is asked (`qa.answer.checks`: a figure, in the unit asked, an aim for a target, …): measured on the
+is asked (`qa.asked.checks`: a figure, in the unit asked, an aim for a target, …): measured on the
 tuning questions, keeping those checks as a gate and fitting the rest beat folding them into the
 regression (cross-validated false refusals + 1.5 x false answers: 0.47 against 0.55).
 

@@ -1,0 +1,152 @@
+"""What a question asks for, and whether the chosen clauses give it: a figure, in the unit asked,
+an aim for a target, one year's figure rather than an average, what a "how many" counts, a year for
+"when"; and the two signs that clauses answer another question (a result quoted for an aim, or the
+question's weightiest word missing). `qa.answer` chooses clauses; these say whether they answer.
+
+Leaves out: choosing clauses (`qa.answer`) and the decision to answer (`qa.calibration`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+from qa import glossary
+from qa.matching import CLAUSE, QuestionWords
+from qa.question import Query
+from qa.retrieval import tense
+from qa.types import Passage
+from vectorstore.lexical import tagged_words
+
+
+class Quoted(Protocol):
+    """A chosen window of clauses (`qa.answer`): the passage it is from, its text and its sentence."""
+
+    @property
+    def passage(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def sentence(self) -> str: ...
+
+
+# Words by which a sentence of a review states an aim rather than a result ("目标任务全面完成" is
+# about the target too, and may answer it).
+AIMED = re.compile(r"目标|预期|计划|力争|左右|以上|确保|任务")
+# A clause counting what was added ("新增规模以上工业企业34户", "全年新培育…企业31户"), not what there is.
+ADDED = re.compile(r"(?:全年|当年|今年|\d{4}年)?(?:累计)?新(?:增|建|引进|培育|签约|开工|认定|招引|入规|投产|落地)")
+NEW = re.compile(r"新|\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
+GROWTH_ASKED = re.compile(r"增长|增速|增幅|\bgr[oe]w|\bgrowth|\bincrease|\brise|\brose", re.IGNORECASE)
+AVERAGE = re.compile(r"年均|平均|\baverage|\bper year|\bannual(?:ly)?\b|\beach year", re.IGNORECASE)
+ASKS_FIGURE = re.compile(
+    r"多少|几|比例|比重|占比|率|增长|增速|规模|排名|第几|总额|总量|金额|数量|人数|户数|哪一年|哪年|何时|什么时候|"
+    r"\b(?:how many|how much|how fast|what share|what percentage|percent|rate|growth|grow|rank|number|amount|"
+    r"when|which year)\b|"
+    # "What was Zigong's population?" asks for a figure as surely as "多少": English names the quantity.
+    r"\bwhat (?:was|is|were|are)\b.*\b(?:population|gdp|output|revenue|income|investment|expenditure|spending|"
+    r"volume|total|value|size|level|ratio|proportion|share|coverage)\b",
+    re.IGNORECASE,
+)
+# A question about a rate of change or a share; any other figure question asks how much there is.
+RATE = re.compile(
+    r"增长|增速|增幅|下降|降低|提高|提升|率|比重|占比|比例|百分|排名|第几|排|位|"
+    r"\b(?:growth|grow|grew|rate|percent|percentage|share|increase|decrease|rise|rose|fell|fall|rank|fast)\b",
+    re.IGNORECASE,
+)
+# A figure in a unit other than a percentage ("1458.44亿元", "3812户"), not "3.9%" or "0.1个百分点".
+LEVEL = re.compile(r"\d[\d.]*\s*(?!个百分点)[万亿千百]?[\u4e00-\u9fff]")
+# A figure, in digits or in words ("居全省第二", "三个").
+FIGURE = re.compile(r"\d|第[一二三四五六七八九十]+|[一二三四五六七八九十两]+[个户家所项倍成位]")
+# The unit a question asks its figure in: "多少元", "多少万人", "几个".
+UNIT = re.compile(
+    r"(?:多少|几)[亿万千百]?(钱|元|户|人次|人|个|家|所|辆|天|吨|亩|列|件|套|岁|公里|平方公里|项|座|条|名|台|头|倍|次|"
+    r"间|张|场|批|千瓦|立方米)"
+)
+HOW_MANY = re.compile(r"\bhow many ([a-z-]+(?: [a-z-]+)?)", re.IGNORECASE)
+DIGIT = re.compile(r"\d")
+WHEN = re.compile(r"哪一年|哪年|何时|什么时候|\bwhen\b|\bwhich year\b|\bwhat year\b", re.IGNORECASE)
+def missing(words: QuestionWords, windows: Sequence[Quoted]) -> float:
+    """The weightiest word of the question that the reports use but the chosen clauses lack, as a share
+    of the question's weight: "第二产业" asked, "第一产业" quoted. (A word the reports never use is
+    wording, counted by `unknown_share`.)"""
+    held = frozenset().union(*(words.held(w.text) for w in windows)) if windows else frozenset()
+    unknown = set(words.unknown())
+    lacking = [w for w in words.weights if w not in held and w not in unknown and words.vocabulary.knows(w)]
+    return max((words.weights[w] for w in lacking), default=0.0) / words.total if words.total else 0.0
+
+
+def mismatched(query: Query, passage: Passage, window: Quoted) -> bool:
+    """Whether the clause answers another tense than the question's: an aim ("力争…以上", a plan part)
+    for a question about results, or a result for a question about a target."""
+    aimed = tense(passage) == "plan" or bool(AIMED.search(window.sentence or window.text))
+    if query.tense == "plan":
+        return not aimed
+    return query.tense == "review" and aimed and tense(passage) == "plan"
+
+
+def gives(text: str, level: bool) -> bool:
+    """Whether `text` holds the kind of figure asked for: any number, or for a question asking how
+    much there is (not how fast it grew) a number in a unit other than a percentage."""
+    return bool(LEVEL.search(text) if level else DIGIT.search(text))
+
+
+def gives_what_is_asked(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> bool:
+    """Whether every check of `checks` holds."""
+    return all(checks(query, passages, windows).values())
+
+
+def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> dict[str, bool]:
+    """What the clauses give against what is asked, check by check (each a feature of the decision):
+    - figure: a question asking for a figure gets one ("本科上线率…再创历史新高" says not how much);
+    - unit: in the unit asked ("增长5.4%" is not "多少元"; "新增…34户" not how many there are);
+    - aim: a target asked for is an aim, not a year's result ("增长7.1%" is no 2024 target);
+    - single_year: one year's growth is not the average over five ("年均增长10.6%" for 2016);
+    - counted: what "多少所大学" counts is in a clause with a figure;
+    - when: "哪一年" gets a year, in the sentence or the heading it sits under."""
+    ok = dict.fromkeys(("figure", "unit", "aim", "single_year", "counted", "when"), True)
+    if not windows:
+        return dict.fromkeys(ok, False)
+    if all(passages[w.passage].term for w in windows):
+        return ok  # a definition answers in words
+    text = "".join(w.text for w in windows)
+    ok["figure"] = not (ASKS_FIGURE.search(query.normalized) and not FIGURE.search(text))
+    if WHEN.search(query.normalized):
+        context = "".join(w.sentence + passages[w.passage].section.split(" › ", 1)[-1] for w in windows)
+        ok["when"] = bool(re.search(r"(?:19|20)\d\d", context))
+    unit = UNIT.search(query.normalized)
+    if unit is not None:
+        wanted = "元" if unit.group(1) == "钱" else unit.group(1)
+        amount = re.compile(rf"\d[\d.,]*\s*[万亿千百]*\s*[余多]?\s*{wanted}")
+        counts = [seg for seg in re.split(r"[，；。]", text) if amount.search(seg)]
+        ok["unit"] = bool(counts) and (
+            bool(NEW.search(query.search_text)) or not all(ADDED.match(seg.strip()) for seg in counts)
+        )
+    ok["aim"] = not query.wants_target or any(
+        tense(passages[w.passage]) != "review" or bool(AIMED.search(w.sentence or w.text)) for w in windows
+    )
+    ok["single_year"] = not (
+        len(query.years) == 1
+        and GROWTH_ASKED.search(query.search_text)
+        and not AVERAGE.search(query.search_text)
+        and all("年均" in w.text for w in windows)
+    )
+    things = counted(query)
+    ok["counted"] = not things or any(
+        DIGIT.search(c) and any(form in c for form in things) for w in windows for c in CLAUSE.findall(w.text)
+    )
+    return ok
+
+
+def counted(query: Query) -> tuple[str, ...]:
+    """The forms of what a "how many" question counts, when the question names it right after the
+    unit ("多少所大学"; "how many hospitals" -> 医院); otherwise nothing, and nothing is checked."""
+    if query.lang == "en":
+        match = HOW_MANY.search(query.normalized)
+        return tuple(glossary.load().expand(match.group(1))) if match else ()
+    unit = UNIT.search(query.normalized)
+    if unit is None:
+        return ()
+    first = next(iter(tagged_words(query.normalized[unit.end() :])), None)
+    # Only a noun of two characters or more straight after the unit: "多少天实现…" counts days.
+    return (first[0],) if first and first[1].startswith("n") and len(first[0]) >= 2 else ()
