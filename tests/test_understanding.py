@@ -110,3 +110,15 @@ def test_question_wording_is_not_taken_for_a_missing_subject(real_index: Setting
         answer = qa.ask(question, settings=real_index)
         for wording in ("历年", "哪几个"):
             assert f"没有提到“{wording}" not in answer.text, answer.text
+
+
+def test_no_question_of_the_question_files_but_a_typo_is_rewritten(speller: Speller) -> None:
+    import json
+
+    from tests.conftest import FIXTURES
+
+    for path in sorted(FIXTURES.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if row["type"] != "typo":
+                assert speller.correct(row["question"]) == normalize(row["question"]), (path.name, row["id"])
