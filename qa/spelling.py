@@ -67,12 +67,13 @@ class Speller:
         while i < len(run):
             for n in sorted(SOUND_LENGTHS, reverse=True):
                 piece = run[i : i + n]
+                # Cheapest first: searching the reports' text is the costly test.
                 if (
                     len(piece) < n
-                    or piece in self._text
-                    or dictionary_frequency(piece)
                     or any(meant[i : i + n])
                     or _FUNCTION.intersection(piece)
+                    or dictionary_frequency(piece)
+                    or piece in self._text
                 ):
                     continue
                 meant_word = self._match(piece)

@@ -299,7 +299,8 @@ class Store:
         if vector is None:
             vector = self.embeddings.embed_query(text)
             if len(self._queries) >= QUERY_MEMORY:
-                self._queries.pop(next(iter(self._queries)))
+                # The oldest goes; another thread of the app may have taken it already.
+                self._queries.pop(next(iter(self._queries), ""), None)
             self._queries[text] = vector
         return vector
 
