@@ -3,4 +3,4 @@
 Leaves out: pass/fail testing (the tests do that); a benchmark exits 1 only when a stated target is missed.
 """
 
-NAMES = ("index", "qa", "app", "reliability", "calibrate")
+NAMES = ("index", "qa", "app", "reliability", "calibrate", "figures")

@@ -61,4 +61,4 @@ def test_a_port_that_is_not_a_number_is_named(monkeypatch: pytest.MonkeyPatch, c
 
 def test_bench_without_a_name_shows_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench"]) == 2
-    assert "zgqa bench {index,qa,app,reliability,calibrate}" in capsys.readouterr().err
+    assert "zgqa bench {index,qa,app,reliability,calibrate,figures}" in capsys.readouterr().err

@@ -117,7 +117,7 @@ def test_no_question_of_the_question_files_but_a_typo_is_rewritten(speller: Spel
 
     from tests.conftest import FIXTURES
 
-    for path in sorted(FIXTURES.glob("*.jsonl")):
+    for path in sorted(FIXTURES.glob("eval_qa_*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             if row["type"] != "typo":

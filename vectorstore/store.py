@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vectorstore import figures as figure_table
 from vectorstore.chunking import CHUNKER_VERSION, Chunk
 from vectorstore.config import Settings
 from vectorstore.embeddings import ModelEmbeddings
@@ -221,8 +222,9 @@ class Store:
         self._vectorstore: Any = None
         self._lexical: LexicalIndex | None = None
         self._sentences: SentenceVectors | None = None
+        self._figures: tuple[str, list[figure_table.Figure]] | None = None
         self._queries: dict[str, list[float]] = {}
-        self.resynced = False  # the last build rewrote the lexical index or the sentence vectors
+        self.resynced = False  # the last build rewrote the lexical index, the sentence vectors or the figures
 
     def close(self) -> None:
         """Release the Chroma client (its HTTP connections, or its hold on the folder)."""
@@ -315,8 +317,7 @@ class Store:
         differences = built.differences(self.identity())
         if differences:
             raise StoreError(
-                f"The index in {self.location} was built with {'; '.join(differences)}: "
-                "run `zgqa build --rebuild`."
+                f"The index in {self.location} was built with {'; '.join(differences)}: run `zgqa build --rebuild`."
             )
         stamp = (collection.metadata or {}).get(f"{_META_PREFIX}lexical")
         if stamp != self.lexical.fingerprint:
@@ -324,6 +325,8 @@ class Store:
         sentences = self.sentences
         if sentences is None or sentences.fingerprint != stamp:
             raise StoreError(f"The sentence vectors are missing or out of step in {self.location}: run `zgqa build`.")
+        if self.figures is None:
+            raise StoreError(f"The figures table is missing or out of step in {self.location}: run `zgqa build`.")
         return built
 
     def dense(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[tuple[Document, float]]:
@@ -365,8 +368,9 @@ class Store:
             return self._build(corpus, rebuild=rebuild)
         staging = _stage(self.settings, self.root)
         try:
-            with Store(self.settings, progress=self.progress, embeddings=self.embeddings, identity=self._identity,
-                       root=staging) as building:
+            with Store(
+                self.settings, progress=self.progress, embeddings=self.embeddings, identity=self._identity, root=staging
+            ) as building:
                 report = building._build(corpus, rebuild=rebuild)
             changed = report.added or report.updated or report.deleted or report.rebuilt_because or building.resynced
             if changed or self.root == self.settings.index:
@@ -434,6 +438,7 @@ class Store:
         report.deleted = sum(1 for c in before if c not in after)
         report.skipped = sum(1 for c, rid in after.items() if before.get(c) == rid)
         self._sync_lexical()
+        self._sync_figures(corpus)
         report.seconds = time.perf_counter() - start
         return report
 
@@ -483,6 +488,29 @@ class Store:
         self._sentences.save(self.folder / "sentences")
         self.resynced = True
 
+    def _sync_figures(self, corpus: Corpus) -> None:
+        """Rewrite the figures table from the reports just indexed (milliseconds: no model involved),
+        stamped like the sentence vectors, so a corrected figure or a removed report shows at once."""
+        rows = figure_table.of_corpus(corpus)
+        path = self.folder / "records.sqlite"
+        if figure_table.load(path) == (self._figures_stamp(), rows):
+            return
+        figure_table.save(path, rows, self._figures_stamp())
+        self._figures = None
+        self.resynced = True
+
+    def _figures_stamp(self) -> str:
+        return f"{figure_table.VERSION}:{self.lexical.fingerprint}"
+
+    @property
+    def figures(self) -> list[figure_table.Figure] | None:
+        """The figures table (`vectorstore.figures`), or None for an index built before it existed."""
+        if self._figures is None:
+            loaded = figure_table.load(self.folder / "records.sqlite")
+            self._figures = (loaded[0], loaded[1]) if loaded else ("", [])
+        stamp, rows = self._figures
+        return rows if stamp == self._figures_stamp() else None
+
     def _drop(self) -> None:
         with contextlib.suppress(Exception):  # already gone is what we want
             self.client.delete_collection(self.settings.collection)
@@ -492,6 +520,7 @@ class Store:
         self._vectorstore = None
         self._lexical = None
         self._sentences = None
+        self._figures = None
 
     def _record_manager(self) -> Any:
         from langchain_classic.indexes import SQLRecordManager
@@ -644,8 +673,9 @@ def open_store(settings: Settings | None = None, *, progress: bool = False) -> S
     return store
 
 
-def build(settings: Settings | None = None, corpus: Corpus | None = None, *, rebuild: bool = False,
-          progress: bool = True) -> BuildReport:
+def build(
+    settings: Settings | None = None, corpus: Corpus | None = None, *, rebuild: bool = False, progress: bool = True
+) -> BuildReport:
     """Ingest the seeds (unless a corpus is given) and bring the index up to date with them."""
     from vectorstore.ingest import load
 
