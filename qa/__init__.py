@@ -8,7 +8,7 @@ model.
 Leaves out: building the index (`vectorstore`, `zgqa build`) and the chat UI (`app.py`).
 """
 
-from qa.api import QuestionError, ask, close, retrieve, sources
+from qa.api import QuestionError, ask, close, figures, retrieve, sources
 from qa.types import Answer, Citation, Passage, Source
 from vectorstore.errors import ZgqaError
 
@@ -21,6 +21,7 @@ __all__ = [
     "ZgqaError",
     "ask",
     "close",
+    "figures",
     "retrieve",
     "sources",
 ]

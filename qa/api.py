@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from qa import series
 from qa.answer import Composer
 from qa.conversation import understand_turn
 from qa.question import normalize, resolve_relative, understand
@@ -119,6 +120,13 @@ def ask(
     earlier = tuple(engine.rewrite(h) for h in _history(history))
     turn = understand_turn(asked, earlier)
     generator = generator or GeneratorSettings.from_env()
+    if year is None and source is None:
+        # Trends and targets against results are read from the figures table, not composed.
+        query = understand(turn.question)
+        figures = series.answer(query, engine.index, turn.language or query.lang)
+        if figures is not None:
+            rewritten = turn.rewritten or (turn.question != question and turn.question != normalize(question))
+            return replace(figures, question=question, understood=turn.question if rewritten else None)
     chain = engine.chain(k, year, source, generator)
     config: dict[str, Any] = {}
     if on_token is not None and generator.enabled:
@@ -152,6 +160,13 @@ def retrieve(
     engine = _engine(settings)
     asked = engine.rewrite(question)
     return engine.index.search(understand(asked), k=k, year=year, source=source)
+
+
+def figures(indicator: str | None = None, *, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """The figures table's rows whose indicator holds `indicator` (every row when None), each with
+    its report, file and line: `qa.figures("地区生产总值")`."""
+    table = _engine(settings).index.store.figures or []
+    return [series.as_row(r) for r in series.rows_for(indicator, table)]
 
 
 def close() -> None:

@@ -42,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "eval":
             _eval(settings, args.file, k=args.k, out=args.json, show=args.show)
             return 0
+        if args.command == "figures":
+            _figures(settings, args.indicator, as_json=args.json, as_csv=args.csv)
+            return 0
         corpus = load(settings.seeds)
         for warning in corpus.warnings:
             print(f"warning: {warning}", file=sys.stderr)
@@ -119,8 +122,44 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
     cmd.add_argument("--json", type=Path, metavar="OUT", help="also write the scores and every answer to OUT")
     cmd.add_argument("--show", action="store_true", help="print every question with its answer")
+    cmd = sub.add_parser(
+        "figures",
+        help="list the figures the reports state (all, or one indicator's), each with its report and line",
+        description="List the rows of the figures table built with the index: indicator, the year it is about, "
+        "value, unit, kind (result, target, average, rank, share), qualifier, report and raw-file line.",
+    )
+    cmd.add_argument("indicator", nargs="?", help="only rows whose indicator holds this (e.g. 地区生产总值, GDP)")
+    shape = cmd.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="JSON lines, one row each")
+    shape.add_argument("--csv", action="store_true", help="CSV with a header row")
     sub.add_parser("bench", help="run a benchmark: `zgqa bench index [--help]`", add_help=False)
     return parser
+
+
+def _figures(settings: Settings, indicator: str | None, *, as_json: bool, as_csv: bool) -> None:
+    import qa
+
+    rows = qa.figures(indicator, settings=settings)
+    if not rows:
+        raise ZgqaError(f"No figure of an indicator holding {indicator!r}: try a shorter name (`zgqa figures`).")
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    elif as_csv:
+        from qa.series import csv_text
+
+        sys.stdout.write(csv_text(rows))
+    else:
+        for row in rows:
+            qualifier = f" ({row['qualifier']})" if row["qualifier"] else ""
+            print(
+                f"{row['year']:>9}  {row['kind']:<7} {row['indicator']}: {_number(row['value'])}{row['unit']}"
+                f"{qualifier}  [{row['report']}, {row['source']}: line {row['line']}]"
+            )
+
+
+def _number(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _bench(argv: list[str]) -> int:
@@ -230,8 +269,12 @@ def _eval(settings: Settings, file: Path, *, k: int, out: Path | None, show: boo
         print()
     print(report.table())
     if out is not None:
-        payload = {"file": str(file), "k": k, "summary": report.summary(),
-                   "outcomes": [asdict(o) for o in report.outcomes]}
+        payload = {
+            "file": str(file),
+            "k": k,
+            "summary": report.summary(),
+            "outcomes": [asdict(o) for o in report.outcomes],
+        }
         try:
             out.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         except OSError as exc:

@@ -105,6 +105,8 @@ class Answer:
     note: str = ""
     fell_back: bool = False  # a model was configured but this is the extractive answer
     draft: str = ""  # the model's text as it was generated, before verification
+    # The rows of the figures table an answer about a trend or a target rests on (`qa.series.as_row`).
+    figures: tuple[dict[str, Any], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +122,7 @@ class Answer:
             "unverified": list(self.unverified),
             "draft": self.draft,
             "citations": [{**asdict(c), "support": list(c.support)} for c in self.citations],
+            "figures": [dict(f) for f in self.figures],
         }
 
 

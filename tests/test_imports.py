@@ -42,6 +42,7 @@ def test_qa_exports() -> None:
         "ZgqaError",
         "ask",
         "close",
+        "figures",
         "retrieve",
         "sources",
     ]
