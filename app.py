@@ -48,6 +48,15 @@ REMOVED = "已删除无法核实的句子 · Removed, could not be verified:"
 FAILED = "⚠️ 内部错误，已记录。· Something went wrong; it has been logged."
 KINDS = {"work_report": "政府工作报告 · official report", "plan_report": "计划报告 · official report"}
 NEWS_KIND = "新闻报道 · news article (secondary source)"
+KIND_NAMES = {
+    "result": "结果 result",
+    "target": "目标 target",
+    "average": "年均 average",
+    "rank": "排名 rank",
+    "share": "占比 share",
+}
+# CSV files of answers' figures kept for download at once (older ones are deleted as new ones come).
+KEPT_CSV = 64
 # One request holds a core for ~50 ms; a few at once keep the queue short without thrashing 2 cores.
 CONCURRENCY = 4
 
@@ -130,34 +139,99 @@ def highlighted(text: str, support: Sequence[str]) -> str:
     return "".join(out)
 
 
-def respond(
-    message: str, chat: list[dict[str, Any]], questions: list[str], year: str, source: str
-) -> Iterator[tuple[list[dict[str, Any]], str, list[str], str]]:
-    """The chat handler: shows the question, then the answer a sentence at a time, then its sources.
-    Every failure ends as a message in the chat."""
+Turn = tuple[list[dict[str, Any]], str, list[str], str, list[dict[str, Any]]]
+
+
+def respond(message: str, chat: list[dict[str, Any]], questions: list[str], year: str, source: str) -> Iterator[Turn]:
+    """The chat handler: shows the question, then the answer a sentence at a time, then its sources
+    and the rows of the figures table it rests on (for the chart and the table). Every failure ends
+    as a message in the chat."""
     chat = [*chat, {"role": "user", "content": as_text(message)}, {"role": "assistant", "content": SEARCHING}]
-    yield chat, sources_html(None), questions, ""
+    yield chat, sources_html(None), questions, "", []
     try:
         for step in asking(message, history=questions, year=int(year) if year else None, source=source or None):
             if isinstance(step, str):  # a model's draft, growing as it streams
                 chat = [*chat[:-1], {"role": "assistant", "content": DRAFTING + as_text(step)}]
-                yield chat, sources_html(None), questions, ""
+                yield chat, sources_html(None), questions, "", []
             else:
                 answer = step
     except qa.ZgqaError as e:
         chat = [*chat[:-1], {"role": "assistant", "content": f"⚠️ {as_text(str(e))}"}]
-        yield chat, sources_html(None), questions, message
+        yield chat, sources_html(None), questions, message, []
         return
     except Exception:
         log.exception("answering %r failed", message)
         chat = [*chat[:-1], {"role": "assistant", "content": FAILED}]
-        yield chat, sources_html(None), questions, message
+        yield chat, sources_html(None), questions, message, []
         return
     questions = [*questions, message]
     for shown in answer_pieces(answer):
         chat = [*chat[:-1], {"role": "assistant", "content": shown}]  # a new list: each step is its own
-        yield chat, sources_html(None), questions, ""
-    yield chat, sources_html(answer), questions, ""
+        yield chat, sources_html(None), questions, "", []
+    yield chat, sources_html(answer), questions, "", list(answer.figures)
+
+
+def figures_view(rows: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
+    """The chart, the table and the CSV download of an answer's figures; all hidden when it has none.
+    The chart shows the rows in the unit most of them share (percentages and 亿元 share no axis)."""
+    import pandas as pd
+
+    if not rows:
+        hidden = gr.update(visible=False, value=None)
+        return hidden, hidden, gr.update(visible=False, value=None)
+    units = [r["unit"] for r in rows]
+    unit = max(set(units), key=units.count)
+    charted = [r for r in rows if r["unit"] == unit]
+    # Over the years: a bar a year. One year's targets against results: a pair of bars an indicator.
+    by_year = len({r["year"] for r in charted}) > 1
+    x = "年份 year" if by_year else "指标 indicator"
+    chart = pd.DataFrame(
+        {
+            x: [str(r["year"] if by_year else r["indicator"]) for r in charted],
+            unit: [float(r["value"]) for r in charted],
+            "系列 series": [
+                f"{r['indicator']} · {KIND_NAMES.get(str(r['kind']), r['kind'])}"
+                if by_year
+                else KIND_NAMES.get(str(r["kind"]), r["kind"])
+                for r in charted
+            ],
+        }
+    )
+    table = pd.DataFrame(
+        {
+            "[n]": [f"[{r.get('citation', '')}]" for r in rows],
+            "年份 year": [str(r["year"]) for r in rows],
+            "指标 indicator": [r["indicator"] for r in rows],
+            "数值 value": [
+                f"{r['value']:g}{r['unit']}{r['qualifier'] if r['qualifier'] in ('以上', '左右', '余') else ''}"
+                for r in rows
+            ],
+            "类型 kind": [KIND_NAMES.get(str(r["kind"]), r["kind"]) for r in rows],
+            "出处 source": [f"{r['report']} · {r['source']}: line {r['line']}" for r in rows],
+            "原文 quote": [r["quote"] for r in rows],
+        }
+    )
+    plot = gr.update(visible=True, value=chart, x=x, y=unit, color="系列 series", sort="x" if by_year else None)
+    return plot, gr.update(visible=True, value=table), gr.update(visible=True, value=_csv(rows))
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    """The rows as a CSV file for the download button, named by its content (the same answer, the same
+    file), in a folder of this app that keeps only the latest few."""
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    from qa.series import csv_text
+
+    data = csv_text(rows).encode("utf-8-sig")  # the BOM lets spreadsheet programs read the Chinese
+    folder = Path(tempfile.gettempdir()) / "zgqa-figures"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"figures-{hashlib.sha256(data).hexdigest()[:12]}.csv"
+    path.write_bytes(data)
+    for old in sorted(folder.glob("figures-*.csv"), key=lambda p: p.stat().st_mtime)[:-KEPT_CSV]:
+        old.unlink(missing_ok=True)
+    return str(path)
 
 
 def asking(question: str, **options: Any) -> Iterator[str | qa.Answer]:
@@ -200,15 +274,18 @@ def ask(
         raise gr.Error(str(e)) from None
 
 
-def clear() -> tuple[list[dict[str, Any]], str, list[str], str]:
-    return [], sources_html(None), [], ""
+def clear() -> Turn:
+    return [], sources_html(None), [], "", []
 
 
 def build_app() -> gr.Blocks:
     reports = qa.sources()
     years = sorted({r.year for r in reports if r.year is not None})
     demo: gr.Blocks
-    with gr.Blocks(title="自贡政府工作报告问答 · Zigong report QA", analytics_enabled=False) as demo:
+    # Gradio's cache (the CSV files handed to the download button) is swept hourly of files over an hour old.
+    with gr.Blocks(
+        title="自贡政府工作报告问答 · Zigong report QA", analytics_enabled=False, delete_cache=(3600, 3600)
+    ) as demo:
         gr.Markdown(
             "## 自贡政府工作报告问答 · Zigong report QA\n"
             "用中文或英文提问；每句回答都标注出处，点 [n] 查看原文。"
@@ -247,8 +324,20 @@ def build_app() -> gr.Blocks:
                     label="报告 · Report",
                 )
                 panel = gr.HTML(sources_html(None), label="来源 · Sources", elem_id="zgqa-sources")
+        with gr.Row():
+            plot = gr.BarPlot(label="数字 · Figures", visible=False, elem_id="zgqa-chart", height=280)
+        table = gr.Dataframe(
+            label="数字及出处 · Figures and sources",
+            visible=False,
+            interactive=False,
+            wrap=True,
+            elem_id="zgqa-figures",
+        )
+        download = gr.DownloadButton("下载 CSV · Download CSV", visible=False, elem_id="zgqa-csv", size="sm")
+        figures = gr.State([])
         inputs = [box, chat, questions, year, report]
-        outputs = [chat, panel, questions, box]
+        outputs = [chat, panel, questions, box, figures]
+        shown = [plot, table, download]
         for event in (box.submit, send.click):
             event(
                 respond,
@@ -257,10 +346,14 @@ def build_app() -> gr.Blocks:
                 api_visibility="undocumented",
                 concurrency_limit=CONCURRENCY,
                 concurrency_id="qa",
-            )
-        reset.click(clear, None, outputs, api_visibility="private")
+            ).then(figures_view, figures, shown, api_visibility="private")
+        reset.click(clear, None, outputs, api_visibility="private").then(
+            figures_view, figures, shown, api_visibility="private"
+        )
         # The chat's own trash button empties the chat; the follow-up history must go with it.
-        chat.clear(clear, None, outputs, api_visibility="private")
+        chat.clear(clear, None, outputs, api_visibility="private").then(
+            figures_view, figures, shown, api_visibility="private"
+        )
         # gradio re-exports `api` without listing it in `__all__`.
         gr.api(ask, api_name="ask", concurrency_limit=CONCURRENCY, concurrency_id="qa")  # type: ignore[attr-defined]
     return demo
@@ -307,8 +400,11 @@ class BodyLimit:
 
     async def _refuse(self, send: Any) -> None:
         text = f"Request body over {self.limit} bytes.".encode()
-        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(text)).encode()),
-                   (b"connection", b"close")]
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(text)).encode()),
+            (b"connection", b"close"),
+        ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": text})
 

@@ -113,7 +113,7 @@ def served(real_index: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Se
 def _turn(
     message: str, chat: list[dict[str, Any]] | None = None, questions: list[str] | None = None, year: str = "", source: str = ""
 ) -> list[tuple[list[dict[str, Any]], str, list[str], str]]:
-    return list(app.respond(message, chat or [], questions or [], year, source))
+    return [step[:4] for step in app.respond(message, chat or [], questions or [], year, source)]
 
 
 @pytest.mark.model

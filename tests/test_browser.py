@@ -7,6 +7,7 @@ installs. Without it this test fails, never skips: a UI nobody looked at is not 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,4 +120,50 @@ def test_a_person_asks_in_chinese_and_english_and_gets_cited_answers_refusals_an
     page.wait_for_function("() => document.querySelectorAll(\"#zgqa-chat [data-testid='bot']\").length === 0")
     answer, _ = chat.ask("那2020年呢？")
     assert "理解为" not in answer
+    page.close()
+
+
+def test_gdp_over_the_years_and_2024_targets_against_results_are_charted_with_their_sources(
+    app_url: str, browser: Any, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    chat = Chat(page)
+    page.goto(app_url)
+    page.wait_for_selector("#zgqa-question textarea")
+    assert not page.locator("#zgqa-chart").is_visible()  # no chart before an answer about figures
+
+    answer, _ = chat.ask("自贡历年GDP增速是多少？")
+    for year, figure in (("2016年", "7.6%"), ("2020年", "3.9%"), ("2024年", "7.1%")):
+        assert year in answer and figure in answer
+    page.wait_for_function(
+        "() => (document.querySelector('#zgqa-figures')?.innerText || '').includes('line 35')", timeout=10_000
+    )
+    page.wait_for_selector("#zgqa-chart svg, #zgqa-chart canvas", timeout=10_000)
+    table = page.locator("#zgqa-figures").inner_text()
+    for line in ("2016", "2020", "2024", "002_1cab8fd74a5b0016.txt: line 10", "000_9a0a210a4c556ec2.txt: line 35"):
+        assert line in table
+    with page.expect_download() as got:
+        page.locator("#zgqa-csv").click()
+    rows = Path(got.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0].startswith("year,indicator") and any(r.startswith("2024,") and ",7.1," in r for r in rows)
+
+    answer, _ = chat.ask("2024年的目标完成得怎么样？")
+    assert "2024年目标" in answer and "2024年实际" in answer
+    assert "超出目标" in answer or "未达到目标" in answer or "完成目标" in answer
+    page.wait_for_function(
+        "() => (document.querySelector('#zgqa-figures')?.innerText || '').includes('目标 target')", timeout=10_000
+    )
+    page.wait_for_selector("#zgqa-chart svg, #zgqa-chart canvas", timeout=10_000)
+    table = page.locator("#zgqa-figures").inner_text()
+    assert "目标 target" in table and "结果 result" in table and "003_80c5026a2abaecef.txt: line" in table
+    shot = Path(os.environ.get("ZGQA_SCREENSHOTS", str(tmp_path))) / "figures.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+    # An answer about one figure hides the chart again.
+    chat.ask("2024年自贡地区生产总值增长多少？")
+    page.wait_for_function(
+        "() => !document.querySelector('#zgqa-chart') || document.querySelector('#zgqa-chart').offsetParent === null",
+        timeout=10_000,
+    )
     page.close()
