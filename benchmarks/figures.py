@@ -85,7 +85,7 @@ def score(rows: Sequence[Figure], audit: Sequence[dict[str, object]]) -> Score:
             result.found += 1
         else:
             result.missed.append(
-                f"{a['file'][:3]}:{a['line']} {a['indicator']} {a['value']}{a['unit']} "
+                f"{str(a['file'])[:3]}:{a['line']} {a['indicator']} {a['value']}{a['unit']} "
                 f"{a['year']} {a['kind']} {a['qualifier'] or '-'}"
             )
     for r in on_lines:

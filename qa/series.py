@@ -312,9 +312,11 @@ def _compose(
         if aim is None or said is None:
             continue
         sentences.append(f"{said}[{aim[0]}]")
-        done = cite(result) if result is not None else None
+        if result is None:
+            continue
+        done = cite(result)
         outcome = _stated(result, done[1], language, "Result" if language == "en" else "实际") if done else None
-        if result is None or done is None or outcome is None:
+        if done is None or outcome is None:
             continue
         sentences.append(f"{outcome}[{done[0]}]")
         compared = _verdict(target, result, (aim[0], done[0]), language)
