@@ -22,7 +22,9 @@ import queue
 import re
 import sys
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import gradio as gr
@@ -43,6 +45,10 @@ EXAMPLES = [
 ]
 ALL = ""  # the filter value meaning "no filter"
 SEARCHING = "正在检索报告… · Searching the reports…"
+EMPTY_QUESTION = "请先输入问题 · Type a question first."
+TOO_LONG = (
+    "问题有 {n} 个字，最多 {limit} 个字，请缩短后再问 · The question has {n} characters; shorten it to at most {limit}."
+)
 DRAFTING = "*模型生成中，尚未核实 · The model is writing; not yet verified:*\n\n"
 REMOVED = "已删除无法核实的句子 · Removed, could not be verified:"
 FAILED = "⚠️ 内部错误，已记录。· Something went wrong; it has been logged."
@@ -66,6 +72,7 @@ CSS = """
 .zgqa-meta { font-size: 0.9em; color: var(--body-text-color-subdued); margin: 2px 0; }
 .zgqa-passage { white-space: pre-wrap; margin-top: 6px; }
 .zgqa-passage mark { background: #fde68a; color: inherit; }
+.zgqa-sources-head { font-weight: 600; margin: 12px 0 4px; }
 .zgqa-refusal { font-weight: 600; color: #b45309; margin-bottom: 6px; }
 """
 
@@ -79,9 +86,10 @@ def as_text(text: str) -> str:
     return _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def answer_pieces(answer: qa.Answer) -> list[str]:
+def answer_pieces(answer: qa.Answer, turn: int = 1) -> list[str]:
     """The chat message of an answer as it grows, one cited sentence at a time: "理解为：…" for a
-    rewritten follow-up, then the answer with each `[n]` a link to source n in the panel."""
+    rewritten follow-up, then the answer with each `[n]` a link to source n of this answer (the
+    `turn`-th of the conversation) in the panel."""
     head = ""
     if answer.understood:
         said = "Understood as: " if answer.language == "en" else "理解为："
@@ -90,7 +98,7 @@ def answer_pieces(answer: qa.Answer) -> list[str]:
         head += f"*{as_text(answer.note)}*\n\n"
     shown, at, grown = head, 0, []
     for m in _MARKER.finditer(answer.text):
-        shown += as_text(answer.text[at : m.start()]) + f"[\\[{m[1]}\\]](#zgqa-src-{m[1]})"
+        shown += as_text(answer.text[at : m.start()]) + f"[\\[{m[1]}\\]](#zgqa-src-{turn}-{m[1]})"
         grown.append(shown)
         at = m.end()
     if at < len(answer.text) or not grown:
@@ -101,11 +109,16 @@ def answer_pieces(answer: qa.Answer) -> list[str]:
     return grown
 
 
-def sources_html(answer: qa.Answer | None) -> str:
-    """The sources panel: for each citation its provenance and passage, quoted sentences marked."""
+EMPTY_PANEL = '<div class="zgqa-meta">来源将显示在这里 · Sources appear here.</div>'
+
+
+def sources_html(answer: qa.Answer | None, turn: int = 1) -> str:
+    """The sources of one answer (the `turn`-th of the conversation): a heading, then for each
+    citation its provenance and passage, quoted sentences marked. Ids carry the turn, so an older
+    answer's [n] still leads to its own source n."""
     if answer is None:
-        return '<div class="zgqa-meta">来源将显示在这里 · Sources appear here.</div>'
-    parts = []
+        return EMPTY_PANEL
+    parts = [f'<div class="zgqa-sources-head">回答 {turn} 的来源 · Sources of answer {turn}</div>']
     if not answer.found:
         parts.append(
             '<div class="zgqa-refusal">报告中未找到相关内容 · The reports do not contain this. '
@@ -114,7 +127,7 @@ def sources_html(answer: qa.Answer | None) -> str:
     for c in answer.citations:
         kind = NEWS_KIND if c.kind == NEWS else KINDS.get(c.kind, c.kind)
         parts.append(
-            f'<section class="zgqa-source" id="zgqa-src-{c.n}">'
+            f'<section class="zgqa-source" id="zgqa-src-{turn}-{c.n}">'
             f"<div><b>[{c.n}]</b> {html.escape(c.title)}</div>"
             f'<div class="zgqa-meta">{c.year or "?"} · {html.escape(kind)}</div>'
             f'<div class="zgqa-meta">章节 Section: {html.escape(c.section)}</div>'
@@ -122,7 +135,12 @@ def sources_html(answer: qa.Answer | None) -> str:
             f'<div class="zgqa-passage">{highlighted(c.text, c.support)}</div>'
             "</section>"
         )
-    return "\n".join(parts)
+    return f'<div class="zgqa-answer-sources" id="zgqa-answer-{turn}">' + "\n".join(parts) + "</div>"
+
+
+def panel_html(groups: list[str]) -> str:
+    """The sources panel: every answer's sources, the newest first."""
+    return "\n".join(reversed(groups)) if groups else EMPTY_PANEL
 
 
 def highlighted(text: str, support: Sequence[str]) -> str:
@@ -139,36 +157,62 @@ def highlighted(text: str, support: Sequence[str]) -> str:
     return "".join(out)
 
 
-Turn = tuple[list[dict[str, Any]], str, list[str], str, list[dict[str, Any]]]
+Turn = tuple[list[dict[str, Any]], str, list[str], str, list[dict[str, Any]], list[str]]
 
 
-def respond(message: str, chat: list[dict[str, Any]], questions: list[str], year: str, source: str) -> Iterator[Turn]:
+def respond(
+    message: str,
+    chat: list[dict[str, Any]],
+    questions: list[str],
+    year: str,
+    source: str,
+    groups: list[str] | None = None,
+) -> Iterator[Turn]:
     """The chat handler: shows the question, then the answer a sentence at a time, then its sources
-    and the rows of the figures table it rests on (for the chart and the table). Every failure ends
-    as a message in the chat."""
+    (added to the panel above those of earlier answers, `groups`) and the rows of the figures table
+    it rests on (for the chart and the table). Every failure ends as a message in the chat."""
+    groups = list(groups or [])
+    if not " ".join(message.split()):  # nothing asked: no empty bubble, a notice in both languages
+        with warnings.catch_warnings():  # outside a request (a direct call) it is a Python warning
+            warnings.simplefilter("ignore")
+            gr.Warning(EMPTY_QUESTION)
+        yield chat, panel_html(groups), questions, "", [], groups
+        return
+    turn = 1 + sum(1 for m in chat if m.get("role") == "assistant")
     chat = [*chat, {"role": "user", "content": as_text(message)}, {"role": "assistant", "content": SEARCHING}]
-    yield chat, sources_html(None), questions, "", []
+    panel = panel_html(groups)
+    yield chat, panel, questions, "", [], groups
+    length = len(" ".join(message.split()))
+    if length > MAX_QUESTION:  # said, never cut: the whole question stays in the box to shorten
+        said = "⚠️ " + as_text(TOO_LONG.format(n=length, limit=MAX_QUESTION))
+        chat = [*chat[:-1], {"role": "assistant", "content": said}]
+        yield chat, panel, questions, message, [], groups
+        return
     try:
         for step in asking(message, history=questions, year=int(year) if year else None, source=source or None):
             if isinstance(step, str):  # a model's draft, growing as it streams
                 chat = [*chat[:-1], {"role": "assistant", "content": DRAFTING + as_text(step)}]
-                yield chat, sources_html(None), questions, "", []
+                yield chat, panel, questions, "", [], groups
             else:
                 answer = step
     except qa.ZgqaError as e:
         chat = [*chat[:-1], {"role": "assistant", "content": f"⚠️ {as_text(str(e))}"}]
-        yield chat, sources_html(None), questions, message, []
+        yield chat, panel, questions, message, [], groups
         return
     except Exception:
         log.exception("answering %r failed", message)
         chat = [*chat[:-1], {"role": "assistant", "content": FAILED}]
-        yield chat, sources_html(None), questions, message, []
+        yield chat, panel, questions, message, [], groups
         return
     questions = [*questions, message]
-    for shown in answer_pieces(answer):
+    if not answer.found and (year or source):  # a refusal under a filter says the filter is on
+        on = "，".join(x for x in (f"年份 {year}" if year else "", f"报告 {source}" if source else "") if x)
+        answer = replace(answer, text=f"{answer.text}（已按{on}筛选 · a filter is on: {year or source}）")
+    for shown in answer_pieces(answer, turn):
         chat = [*chat[:-1], {"role": "assistant", "content": shown}]  # a new list: each step is its own
-        yield chat, sources_html(None), questions, "", []
-    yield chat, sources_html(answer), questions, "", list(answer.figures)
+        yield chat, panel, questions, "", [], groups
+    groups = [*groups, sources_html(answer, turn)]
+    yield chat, panel_html(groups), questions, "", list(answer.figures), groups
 
 
 def figures_view(rows: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
@@ -275,12 +319,12 @@ def ask(
 
 
 def clear() -> Turn:
-    return [], sources_html(None), [], "", []
+    return [], EMPTY_PANEL, [], "", [], []
 
 
 def build_app() -> gr.Blocks:
     reports = qa.sources()
-    years = sorted({r.year for r in reports if r.year is not None})
+    years = qa.years()
     demo: gr.Blocks
     # Gradio's cache (the CSV files handed to the download button) is swept hourly of files over an hour old.
     with gr.Blocks(
@@ -302,21 +346,25 @@ def build_app() -> gr.Blocks:
                     buttons=["copy"],
                     elem_id="zgqa-chat",
                 )
+                # No max_length: the box would cut a pasted question silently; the answer says it is too long.
                 box = gr.Textbox(
-                    label="问题 · Question",
+                    label=f"问题（最多 {MAX_QUESTION} 字）· Question (at most {MAX_QUESTION} characters)",
                     placeholder="例如：2024年自贡地区生产总值增长多少？ / e.g. What is Zigong's 2025 GDP target?",
-                    max_length=MAX_QUESTION,
                     elem_id="zgqa-question",
                 )
                 with gr.Row():
                     send = gr.Button("提问 · Ask", variant="primary", elem_id="zgqa-send")
                     reset = gr.Button("新对话 · New chat")
-                gr.Examples(EXAMPLES, inputs=box, label="示例 · Examples")
+                gr.Markdown("示例（点击即提问）· Examples (click to ask)")
+                with gr.Row():
+                    examples = [gr.Button(q, size="sm", elem_classes=["zgqa-example"]) for q in EXAMPLES]
             with gr.Column(scale=2):
                 year = gr.Dropdown(
-                    [("全部年份 · All years", ALL), *((str(y), str(y)) for y in years)],
+                    [("全部年份 · All years", ALL), *((str(y), str(y)) for y in reversed(years))],
                     value=ALL,
-                    label="报告年份 · Report year",
+                    label="数字所属年份（报告回顾上一年、安排当年）· Year the figures are about "
+                    "(a report reviews the year before it and plans its own)",
+                    elem_id="zgqa-year",
                 )
                 report = gr.Dropdown(
                     [("全部报告 · All reports", ALL), *((f"{r.label}（{r.source}）", r.source) for r in reports)],
@@ -335,8 +383,9 @@ def build_app() -> gr.Blocks:
         )
         download = gr.DownloadButton("下载 CSV · Download CSV", visible=False, elem_id="zgqa-csv", size="sm")
         figures = gr.State([])
-        inputs = [box, chat, questions, year, report]
-        outputs = [chat, panel, questions, box, figures]
+        groups = gr.State([])  # the sources of every answer so far, oldest first
+        inputs = [box, chat, questions, year, report, groups]
+        outputs = [chat, panel, questions, box, figures, groups]
         shown = [plot, table, download]
         for event in (box.submit, send.click):
             event(
@@ -346,6 +395,10 @@ def build_app() -> gr.Blocks:
                 api_visibility="undocumented",
                 concurrency_limit=CONCURRENCY,
                 concurrency_id="qa",
+            ).then(figures_view, figures, shown, api_visibility="private")
+        for button, example in zip(examples, EXAMPLES, strict=True):
+            button.click(lambda q=example: q, None, box, api_visibility="private").then(
+                respond, inputs, outputs, api_visibility="private", concurrency_limit=CONCURRENCY, concurrency_id="qa"
             ).then(figures_view, figures, shown, api_visibility="private")
         reset.click(clear, None, outputs, api_visibility="private").then(
             figures_view, figures, shown, api_visibility="private"
@@ -362,13 +415,16 @@ def build_app() -> gr.Blocks:
 class BodyLimit:
     """ASGI middleware: a request whose body is over `limit` bytes gets 413. A declared length is
     checked before anything is read; a body streamed without one is read up to the limit, then
-    refused or handed on whole."""
+    refused or handed on whole. Gradio's upload route gets 404: the app takes no files."""
 
     def __init__(self, app: Any, limit: int = MAX_BODY) -> None:
         self.app = app
         self.limit = limit
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and str(scope.get("path", "")).rstrip("/").endswith("/upload"):
+            await self._refuse(send, 404, "This app takes no uploads.")  # nothing of it needs a file
+            return
         headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
         if scope["type"] != "http" or b"transfer-encoding" not in headers:
             declared = headers.get(b"content-length", b"0")
@@ -398,14 +454,14 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Any) -> None:
-        text = f"Request body over {self.limit} bytes.".encode()
+    async def _refuse(self, send: Any, status: int = 413, message: str = "") -> None:
+        text = (message or f"Request body over {self.limit} bytes.").encode()
         headers = [
             (b"content-type", b"text/plain; charset=utf-8"),
             (b"content-length", str(len(text)).encode()),
             (b"connection", b"close"),
         ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": text})
 
 

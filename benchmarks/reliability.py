@@ -11,6 +11,10 @@ requests: every scenario is tried for real, and a Markdown table says what happe
   started again; a model folder with one byte changed.
 - security: the default bind address, the app with a login, a request body over the limit, a
   Chroma server behind token auth.
+- hardening: what an independent hostile trial found (benchmarks/hardening.py): bad filter and
+  history values, invalid UTF-8, a bad manifest, odd file names and links, a build from the wrong
+  folder, two builds at once, URL characters in the index path, a rebuild under a running process,
+  the upload route.
 
 Run: `zgqa bench reliability [--only AREA,...]`. It uses the bundled reports ($ZGQA_SEEDS) and the
 model in $ZGQA_CACHE (materialized when missing), builds its indexes in a temporary folder, and
@@ -44,9 +48,9 @@ from benchmarks.servers import free_port, post_status, serve_app, start_chroma, 
 from vectorstore.config import MAX_BODY, ServeSettings, Settings
 from vectorstore.errors import ZgqaError
 
-AREAS = ("questions", "reports", "formats", "faults", "security")
+AREAS = ("questions", "reports", "formats", "faults", "security", "hardening")
 # The areas that ask the bundled reports, built first into a temporary index.
-_ASKING = {"questions", "faults", "security"}
+_ASKING = {"questions", "faults", "security", "hardening"}
 GDP = "2024年自贡地区生产总值增长多少？"
 GDP_FIGURE = "7.1%"
 ROOT = Path(__file__).resolve().parent.parent
@@ -422,12 +426,19 @@ def _listening(port: int) -> list[str]:
 
 # --- the run -------------------------------------------------------------------------------------
 
+def hardening(settings: Settings, work: Path) -> Iterator[Row]:
+    from benchmarks.hardening import hardening as tried
+
+    yield from tried(settings, work, Row)
+
+
 RUNS: dict[str, Callable[[Settings, Path], Iterator[Row]]] = {
     "questions": questions,
     "reports": reports,
     "formats": formats,
     "faults": faults,
     "security": security,
+    "hardening": hardening,
 }
 
 

@@ -8,7 +8,7 @@ model.
 Leaves out: building the index (`vectorstore`, `zgqa build`) and the chat UI (`app.py`).
 """
 
-from qa.api import QuestionError, ask, close, figures, retrieve, sources
+from qa.api import QuestionError, ask, close, figures, retrieve, sources, years
 from qa.types import Answer, Citation, Passage, Source
 from vectorstore.errors import ZgqaError
 
@@ -24,4 +24,5 @@ __all__ = [
     "figures",
     "retrieve",
     "sources",
+    "years",
 ]

@@ -26,6 +26,7 @@ from qa.spelling import Speller
 from qa.types import NEWS, Answer, Passage, Source
 from vectorstore.config import GeneratorSettings, Settings
 from vectorstore.errors import ZgqaError
+from vectorstore.generations import current_root
 from vectorstore.store import open_store
 
 # Longer than any real question (the longest development question has 111 characters) and short
@@ -73,6 +74,12 @@ class _Engine:
         return self._speller
 
     @property
+    def generation(self) -> str:
+        """The index generation answers are read from (`generations/<time>`), "" for a server."""
+        root = self.index.store.root
+        return root.name if root.parent.name == "generations" else ""
+
+    @property
     def latest(self) -> int | None:
         """The year the latest report in the index was delivered (news articles are not reports)."""
         return max((s.year for s in self.index.sources if s.year is not None and s.kind != NEWS), default=None)
@@ -89,6 +96,7 @@ class _Engine:
 
 
 _engines: dict[Settings, _Engine] = {}
+_retired: dict[Settings, _Engine] = {}  # the engine a rebuild replaced, closed at the next switch
 _lock = threading.Lock()
 
 
@@ -105,20 +113,27 @@ def ask(
 ) -> Answer:
     """A short cited answer, or a refusal listing the closest passages.
 
-    `year` keeps only reports delivered in that year; `source` only that seed file. `history` is the
-    user's earlier questions of the conversation, oldest first, as typed: a follow-up ("那2020年呢？",
-    "What about exports?", "English please") is rewritten with it, deterministically, and the answer's
-    `understood` says how.
+    `year` keeps only passages whose figures are about that year (a report reviews the year before
+    it and plans its own; a question naming no year is read as naming it); `source` only that seed
+    file. `history` is the user's earlier questions of the conversation, oldest first, as typed: a
+    follow-up ("那2020年呢？", "What about exports?", "English please") is rewritten with it,
+    deterministically, and the answer's `understood` says how.
 
     `generator` (default: from the environment, `ZGQA_GENERATOR`) picks who writes the answer: the
     extractive answerer, or a language model whose answer is verified before it is returned; its
     tokens are handed to `on_token` as they are generated (the draft, not yet verified).
     """
     question = _checked(question, k)
+    past = _history(history)
     engine = _engine(settings)
+    _check_filters(engine, year, source)  # before anything is cached under them
     asked = engine.rewrite(question)
-    earlier = tuple(engine.rewrite(h) for h in _history(history))
+    earlier = tuple(engine.rewrite(h) for h in past)
     turn = understand_turn(asked, earlier)
+    if year is not None and not understand(turn.question).years:
+        # The filter says which year the figures are about; the question is read as naming it.
+        named = f"In {year}, {turn.question}" if understand(turn.question).lang == "en" else f"{year}年{turn.question}"
+        turn = replace(turn, question=named, rewritten=True)
     generator = generator or GeneratorSettings.from_env()
     if year is None and source is None:
         # Trends and targets against results are read from the figures table, not composed.
@@ -126,7 +141,8 @@ def ask(
         figures = series.answer(query, engine.index, turn.language or query.lang)
         if figures is not None:
             rewritten = turn.rewritten or (turn.question != question and turn.question != normalize(question))
-            return replace(figures, question=question, understood=turn.question if rewritten else None)
+            understood = turn.question if rewritten else None
+            return replace(figures, question=question, understood=understood, generation=engine.generation)
     chain = engine.chain(k, year, source, generator)
     config: dict[str, Any] = {}
     if on_token is not None and generator.enabled:
@@ -139,7 +155,14 @@ def ask(
     assert isinstance(answer, Answer)
     # Simplified characters alone are no rewriting to show; a resolved year or a corrected typo is.
     rewritten = turn.rewritten or (turn.question != question and turn.question != normalize(question))
-    return replace(answer, question=question, understood=turn.question if rewritten else None)
+    return replace(
+        answer, question=question, understood=turn.question if rewritten else None, generation=engine.generation
+    )
+
+
+def years(*, settings: Settings | None = None) -> list[int]:
+    """The years the reports' figures are about: what the year filter offers."""
+    return _engine(settings).index.years_covered()
 
 
 def sources(*, settings: Settings | None = None) -> tuple[Source, ...]:
@@ -158,6 +181,7 @@ def retrieve(
     """The k best passages for the question, best first, with their fused scores."""
     question = _checked(question, k)
     engine = _engine(settings)
+    _check_filters(engine, year, source)
     asked = engine.rewrite(question)
     return engine.index.search(understand(asked), k=k, year=year, source=source)
 
@@ -172,15 +196,26 @@ def figures(indicator: str | None = None, *, settings: Settings | None = None) -
 def close() -> None:
     """Forget the opened indexes (after a rebuild, or to release the folder)."""
     with _lock:
-        for engine in _engines.values():
+        for engine in (*_engines.values(), *_retired.values()):
             engine.index.store.close()
         _engines.clear()
+        _retired.clear()
 
 
 def _engine(settings: Settings | None) -> _Engine:
+    """The opened index for these settings: opened once, and opened anew when a build has published
+    another generation since (an app that runs for days answers from the reports as built now)."""
     settings = settings or Settings.from_env()
     with _lock:
         engine = _engines.get(settings)
+        if engine is not None and not settings.chroma_host and current_root(settings) != engine.index.store.root:
+            # Questions still being answered from the old generation finish there; it is closed at
+            # the next switch (and a build keeps it on disk while this process reads it).
+            old = _retired.pop(settings, None)
+            if old is not None:
+                old.index.store.close()
+            _retired[settings] = engine
+            engine = None
         if engine is None:
             store = open_store(settings)
             try:
@@ -193,10 +228,20 @@ def _engine(settings: Settings | None) -> _Engine:
         return engine
 
 
+def _check_filters(engine: _Engine, year: Any, source: Any) -> None:
+    """A year filter is a whole number and a source a file name, each of a report in the index."""
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
+        raise QuestionError(f"year is a whole number such as 2025, not {type(year).__name__}.")
+    if source is not None and not isinstance(source, str):
+        raise QuestionError(f"source is a report's file name, not {type(source).__name__}.")
+    engine.index.check_filters(year, source)
+
+
 def _history(history: Sequence[str] | None) -> tuple[str, ...]:
     if history is None:
         return ()
-    if isinstance(history, str) or not all(isinstance(h, str) for h in history):
+    # A generator would be read once and lost; a number or a mapping is no list of questions.
+    if not isinstance(history, (list, tuple)) or not all(isinstance(h, str) for h in history):
         raise QuestionError("history is the list of earlier questions, each a text.")
     turns = [" ".join(visible(h).split())[:MAX_QUESTION] for h in history]
     return tuple(t for t in turns if t)[-MAX_HISTORY:]
@@ -213,6 +258,10 @@ def _checked(question: Any, k: int) -> str:
     if not isinstance(question, str):
         raise QuestionError(f"A question is text, not {type(question).__name__}.")
     text = " ".join(visible(question).split())
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: bytes that were not UTF-8, or a broken JSON escape
+        raise QuestionError("The question holds characters that are not valid text (not UTF-8).") from None
     if not text:
         raise QuestionError("The question is empty: ask about a figure, a target or a term in the reports.")
     if len(text) > MAX_QUESTION:

@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "chunks":
             _print_chunks(corpus, as_json=args.json)
         elif args.command == "build":
-            _build(settings, corpus, rebuild=args.rebuild, as_json=args.json)
+            _build(settings, corpus, rebuild=args.rebuild, prune=args.prune, as_json=args.json)
     except ZgqaError as exc:
         print(f"zgqa: {exc}", file=sys.stderr)
         return 1
@@ -99,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmd.add_argument("--seeds", type=Path, help=seeds_help)
     cmd.add_argument("--rebuild", action="store_true", help="drop the collection and build it from scratch")
+    cmd.add_argument(
+        "--prune", action="store_true", help="remove the reports no longer in the folder even if that is most of them"
+    )
     cmd.add_argument("--json", action="store_true", help="print the build report as JSON")
     cmd = sub.add_parser(
         "ask",
@@ -108,7 +111,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmd.add_argument("question", help="the question, in Chinese or English")
     cmd.add_argument("--k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
-    cmd.add_argument("--year", type=int, help="only reports delivered in this year (2017, 2021, 2024, 2025, 2026)")
+    cmd.add_argument(
+        "--year", type=int, help="only what the reports say about this year (the 2025 report reviews 2024, plans 2025)"
+    )
     cmd.add_argument("--source", help="only this seed file (e.g. 000_9a0a210a4c556ec2.txt)")
     cmd.add_argument("--json", action="store_true", help="print the answer and its citations as JSON")
     cmd = sub.add_parser(
@@ -205,11 +210,11 @@ def _model(settings: Settings, *, force: bool, verify: bool, as_json: bool) -> N
     print(f"vectors: {info.dim} dimensions; inputs up to {info.max_seq_length} tokens; {info.size_bytes / 1e6:.0f} MB")
 
 
-def _build(settings: Settings, corpus: Corpus, *, rebuild: bool, as_json: bool) -> None:
+def _build(settings: Settings, corpus: Corpus, *, rebuild: bool, prune: bool, as_json: bool) -> None:
     from vectorstore.store import Store
 
     with Store(settings, progress=True) as store:
-        report = store.build(corpus, rebuild=rebuild)
+        report = store.build(corpus, rebuild=rebuild, prune=prune)
     if as_json:
         print(json.dumps(asdict(report), ensure_ascii=False))
     else:

@@ -27,6 +27,7 @@ from qa.question import Query, understand
 from qa.types import NEWS, Passage, Source
 from vectorstore.chunking import Chunk
 from vectorstore.errors import ZgqaError
+from vectorstore.figures import years_about
 from vectorstore.sentences import split
 from vectorstore.store import Store, chunk_from_record, lexical_text
 
@@ -94,6 +95,12 @@ class Index:
         # The lexical index has counted every token already; tokenizing again took half a second.
         self.vocabulary = Vocabulary(searched, store.lexical.document_frequencies())
         self.records_by_chunk = {r.passage.id: r for r in self.records.values()}
+        # The years each passage's figures are about: what the year filter keeps (a report reviews
+        # the year before it and plans its own).
+        self._about = {
+            rid: years_about(r.passage.kind, r.passage.section, r.passage.year, r.passage.text, r.passage.term)
+            for rid, r in self.records.items()
+        }
         # Glossary entries are records too, but no report: they carry a term.
         reports = {r.passage.source: r.passage for r in self.records.values() if r.passage.term is None}
         self.sources = tuple(
@@ -104,7 +111,8 @@ class Index:
     def search(
         self, query: Query, *, k: int = DEFAULT_K, year: int | None = None, source: str | None = None
     ) -> list[Passage]:
-        """The k best passages; `year` (of the report) and `source` (seed file name) exclude all others.
+        """The k best passages; `year` (the year the figures are about) and `source` (seed file name)
+        exclude all others.
 
         A comparison gets the best passages for each year it names in turn, so every year is
         represented among the k.
@@ -150,26 +158,34 @@ class Index:
 
     # -- the parts -----------------------------------------------------------------------------
 
+    def check_filters(self, year: int | None, source: str | None) -> None:
+        """Raise ZgqaError, saying what there is, when no report matches the filters."""
+        self._allowed(year, source)
+
     def _allowed(self, year: int | None, source: str | None) -> set[str] | None:
         if year is None and source is None:
             return None
         allowed = {
             rid
             for rid, r in self.records.items()
-            if (year is None or r.passage.year == year) and (source is None or r.passage.source == source)
+            if (year is None or self._about[rid][0] <= year <= self._about[rid][1])
+            and (source is None or r.passage.source == source)
         }
         if not allowed:
             sources = sorted({r.passage.source for r in self.records.values()})
-            years = sorted({r.passage.year for r in self.records.values() if r.passage.year is not None})
             wanted = " and ".join(
-                part for part in (f"delivered in {year}" if year is not None else "",
-                                  f"in the file {source}" if source is not None else "") if part
+                part for part in (f"about {year}" if year is not None else "",
+                                  f"in the file {source[:80]!r}" if source is not None else "") if part
             )
             raise ZgqaError(
-                f"No report {wanted}: the reports are from {', '.join(map(str, years))}, "
-                f"in the files {', '.join(sources)}."
+                f"No report passage {wanted}: the reports speak of {self.years_covered()[0]}–"
+                f"{self.years_covered()[-1]}, in the files {', '.join(sources)}."
             )
         return allowed
+
+    def years_covered(self) -> list[int]:
+        """Every year some passage's figures are about (what a year filter offers), in order."""
+        return sorted({y for first, last in self._about.values() if first for y in range(first, last + 1)})
 
     def _fused(self, query: Query, allowed: set[str] | None) -> dict[str, float]:
         text = query.search_text

@@ -107,6 +107,8 @@ class Answer:
     draft: str = ""  # the model's text as it was generated, before verification
     # The rows of the figures table an answer about a trend or a target rests on (`qa.series.as_row`).
     figures: tuple[dict[str, Any], ...] = ()
+    # The index generation it was read from (`$ZGQA_INDEX/generations/<name>`); "" for a server.
+    generation: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +125,7 @@ class Answer:
             "draft": self.draft,
             "citations": [{**asdict(c), "support": list(c.support)} for c in self.citations],
             "figures": [dict(f) for f in self.figures],
+            "generation": self.generation,
         }
 
 

@@ -61,7 +61,7 @@ def test_each_marker_links_to_its_source_and_the_answer_grows_a_sentence_at_a_ti
     grown = app.answer_pieces(answer)
     assert len(grown) == 2 and grown[1].startswith(grown[0])
     assert grown[0].startswith("*理解为：2020年自贡地区生产总值增长多少？*")
-    assert "[\\[1\\]](#zgqa-src-1)" in grown[0] and "[\\[2\\]](#zgqa-src-2)" in grown[1]
+    assert "[\\[1\\]](#zgqa-src-1-1)" in grown[0] and "[\\[2\\]](#zgqa-src-1-2)" in grown[1]
     english = Answer(question="q", text="The reports do not contain this.", found=False, citations=(), language="en",
                      understood="What was GDP in 2020?")
     assert app.answer_pieces(english) == ["*Understood as: What was GDP in 2020?*\n\nThe reports do not contain this."]
@@ -72,7 +72,7 @@ def test_the_sources_panel_shows_provenance_and_marks_the_supporting_sentence() 
     panel = app.sources_html(
         Answer("q", "…[1]", True, (_citation(1, text, ("全市地区生产总值增长7.1%，居全省第2位；<b>不是标签</b>。",)),))
     )
-    assert 'id="zgqa-src-1"' in panel
+    assert 'id="zgqa-src-1-1"' in panel
     assert "自贡市人民政府2025年政府工作报告" in panel and "2025" in panel and "official report" in panel
     assert "章节 Section: 2025年政府工作报告 › 2024年工作回顾" in panel
     assert "source file: <code>000_9a0a210a4c556ec2.txt: lines 33–37</code>" in panel
@@ -123,7 +123,7 @@ def test_a_question_is_answered_progressively_with_its_sources(served: Settings)
     assert first_chat[-1]["content"] == app.SEARCHING and "Sources appear here" in first_panel
     chat, panel, questions, box = steps[-1]
     assert chat[0] == {"role": "user", "content": "2024年自贡地区生产总值增长多少？"}
-    assert "7.1%" in chat[-1]["content"] and "(#zgqa-src-1)" in chat[-1]["content"]
+    assert "7.1%" in chat[-1]["content"] and "(#zgqa-src-1-1)" in chat[-1]["content"]
     assert "2024年工作回顾" in panel and "000_9a0a210a4c556ec2.txt: lines" in panel and "<mark>" in panel
     assert questions == ["2024年自贡地区生产总值增长多少？"] and box == ""
 
@@ -158,9 +158,18 @@ def test_an_injection_attempt_is_shown_as_text_everywhere(served: Settings) -> N
 @pytest.mark.model
 def test_errors_are_chat_messages_and_the_filters_apply(served: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     chat, _, questions, box = _turn("   ")[-1]
-    assert chat[-1]["content"].startswith("⚠️ The question is empty") and questions == []
+    assert chat == [] and questions == []  # no empty bubble; a notice in both languages instead
+    long = "增长" * 300
+    chat, _, questions, box = _turn(long)[-1]
+    assert chat[-1]["content"].startswith("⚠️ 问题有 600 个字，最多 500 个字") and "600 characters" in chat[-1]["content"]
+    assert box == long and questions == []  # kept whole, never cut
     chat, panel, _, _ = _turn("地区生产总值增长多少？", year="2017")[-1]
     assert "2017" in panel and "2025年政府工作报告" not in panel
+    # The filter is the year the figures are about: 2024's are in the 2025 report.
+    chat, panel, _, _ = _turn("地区生产总值增长多少？", year="2024")[-1]
+    assert "7.1%" in chat[-1]["content"] and "2025年政府工作报告" in panel
+    chat, _, _, _ = _turn("2024年自贡市最低工资标准是多少？", year="2024")[-1]
+    assert chat[-1]["content"].startswith("报告中未找到相关内容") and "filter" in chat[-1]["content"]
     chat, panel, _, _ = _turn("地区生产总值增长多少？", source="003_80c5026a2abaecef.txt")[-1]
     assert panel.count("003_80c5026a2abaecef.txt") == panel.count('class="zgqa-source"') > 0
 
@@ -188,8 +197,8 @@ def test_the_ask_endpoint_returns_what_zgqa_ask_json_prints(app_url: str, served
     assert got["found"] and got["citations"][0]["line_start"] > 0
     follow = client.predict("那2020年呢？", ["2024年自贡地区生产总值增长多少？"], api_name="/ask")
     assert follow["understood"] == "2020年自贡地区生产总值增长多少？" and follow["found"]
-    with pytest.raises(Exception, match="No report delivered in 2019"):
-        client.predict("GDP?", None, 2019, api_name="/ask")
+    with pytest.raises(Exception, match="No report passage about 2030"):
+        client.predict("GDP?", None, 2030, api_name="/ask")
 
 
 def test_without_an_index_the_app_says_what_to_run_instead_of_serving(tmp_path: Path) -> None:
@@ -219,7 +228,7 @@ def test_with_a_login_configured_nothing_is_served_without_it(real_index: Settin
 @pytest.mark.parametrize("example", app.EXAMPLES)
 def test_every_example_question_offered_is_answered(served: Settings, example: str) -> None:
     chat, panel, _, _ = _turn(example)[-1]
-    assert "[\\[1\\]](#zgqa-src-1)" in chat[-1]["content"], chat[-1]["content"]
+    assert "[\\[1\\]](#zgqa-src-1-1)" in chat[-1]["content"], chat[-1]["content"]
     assert "The reports do not contain this" not in panel
 
 
@@ -244,7 +253,7 @@ def test_a_models_answer_streams_as_a_draft_then_shows_verified_with_what_was_re
     assert len(drafts) >= 2 and "99.9%" in drafts[-1]  # the unverified draft is shown growing, marked so
     chat, panel, _, _ = steps[-1]
     said = chat[-1]["content"]
-    assert said.startswith("2024年全市地区生产总值增长7.1%。[\\[1\\]](#zgqa-src-1)")
+    assert said.startswith("2024年全市地区生产总值增长7.1%。[\\[1\\]](#zgqa-src-1-1)")
     removed = app.as_text("同期财政收入增长99.9%。 (99.9 not in the passages it cites)")
     assert f"{app.REMOVED}\n- ~~{removed}~~" in said
     assert panel.count('class="zgqa-source"') == 1 and "<mark>" in panel
@@ -260,3 +269,21 @@ def test_a_request_body_over_the_limit_is_refused_before_it_is_read(app_url: str
     assert post_status(app_url, b'{"data": []}', chunked=False) != 413  # a small one is let through
     with urllib.request.urlopen(app_url, timeout=30) as page:  # and the app still serves
         assert page.status == 200
+
+
+@pytest.mark.model
+def test_the_upload_route_is_closed_since_the_app_takes_no_files(app_url: str) -> None:
+    import urllib.error
+    import urllib.request
+
+    body = b'--x\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\nhello\r\n--x--\r\n'
+    request = urllib.request.Request(
+        app_url.rstrip("/") + "/gradio_api/upload",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    refused.value.close()
+    assert refused.value.code == 404

@@ -90,8 +90,8 @@ def test_a_person_asks_in_chinese_and_english_and_gets_cited_answers_refusals_an
     assert page.locator("#zgqa-sources mark").first.inner_text().find("7.1%") >= 0
     # [1] leads to its source
     page.locator("#zgqa-chat [data-testid='bot']").last.get_by_role("link", name="[1]").click()
-    page.wait_for_function("() => location.hash === '#zgqa-src-1'")
-    assert page.locator("#zgqa-src-1").is_visible()
+    page.wait_for_function("() => location.hash === '#zgqa-src-1-1'")
+    assert page.locator("#zgqa-src-1-1").is_visible()
 
     answer, sources = chat.ask("那2020年呢？")
     assert "理解为：2020年自贡地区生产总值增长多少？" in answer and "2021年政府工作报告" in sources
@@ -166,4 +166,56 @@ def test_gdp_over_the_years_and_2024_targets_against_results_are_charted_with_th
         "() => !document.querySelector('#zgqa-chart') || document.querySelector('#zgqa-chart').offsetParent === null",
         timeout=10_000,
     )
+    page.close()
+
+
+def test_an_older_answers_citation_still_opens_its_own_passage(app_url: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    chat = Chat(page)
+    page.goto(app_url)
+    page.wait_for_selector("#zgqa-question textarea")
+    chat.ask("2024年自贡地区生产总值增长多少？")
+    chat.ask("那2020年呢？")
+    _, sources = chat.ask("What is Zigong's 2025 GDP target?")
+    assert "Sources of answer 3" in sources and "Sources of answer 1" in sources
+    first = page.locator("#zgqa-chat [data-testid='bot']").first
+    first.get_by_role("link", name="[1]").click()
+    page.wait_for_function("() => location.hash === '#zgqa-src-1-1'")
+    opened = page.locator("#zgqa-src-1-1")
+    assert opened.is_visible()
+    text = opened.inner_text()
+    assert "000_9a0a210a4c556ec2.txt" in text and "7.1%" in text  # the first answer's passage, not the latest's
+    assert any("7.1%" in marked for marked in opened.locator("mark").all_inner_texts())
+    page.close()
+
+
+def test_examples_ask_empty_questions_add_nothing_and_long_ones_are_never_cut(app_url: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url)
+    page.wait_for_selector("#zgqa-question textarea")
+    bots = "#zgqa-chat [data-testid='bot']"
+
+    page.get_by_role("button", name="2024年自贡地区生产总值增长多少？").click()  # an example asks, not only fills
+    page.wait_for_function(
+        "(sel) => { const b = document.querySelectorAll(sel); return b.length === 1 && b[0].innerText.includes('7.1%'); }",
+        arg=bots, timeout=30_000,
+    )
+
+    box = page.locator("#zgqa-question textarea")
+    box.fill("")
+    box.press("Enter")
+    page.get_by_text("请先输入问题 · Type a question first.").first.wait_for(timeout=10_000)
+    assert page.locator("#zgqa-chat [data-testid='user']").count() == 1  # no empty bubble
+
+    long = "增长" * 300
+    box.fill(long)
+    assert box.input_value() == long  # the box keeps all 600 characters: nothing cut on paste
+    box.press("Enter")
+    page.wait_for_function(
+        "(sel) => { const b = document.querySelectorAll(sel); return b.length === 2 && b[1].innerText.includes('600'); }",
+        arg=bots, timeout=30_000,
+    )
+    said = page.locator(bots).last.inner_text()
+    assert "问题有 600 个字，最多 500 个字" in said and "600 characters" in said
+    page.wait_for_function("(n) => document.querySelector('#zgqa-question textarea').value.length === n", arg=600)
     page.close()

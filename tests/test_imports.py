@@ -45,4 +45,5 @@ def test_qa_exports() -> None:
         "figures",
         "retrieve",
         "sources",
+        "years",
     ]

@@ -146,6 +146,24 @@ def part_of(kind: str, section: str, term: str | None = None) -> str | None:
     return None
 
 
+def years_about(kind: str, section: str, year: int | None, text: str, term: str | None = None) -> tuple[int, int]:
+    """The years a passage's figures are about, first and last: a review part its report's year
+    before (five years for a five-year review), a plan part its report's year (five for a five-year
+    plan), a news article the five years before it; a part of neither kind, or a glossary entry,
+    both years of its report. (0, 0) when the report's year is unknown."""
+    if year is None:
+        return 0, 0
+    part = part_of(kind, section, term)
+    if kind == NEWS:
+        return year - 5, year - 1
+    if part is None or kind == "plan_report":
+        return year - 1, year
+    first, _, last = _base_year_of(kind, section, year, part).partition("-")
+    if part == "review" and _FIVE_YEARS.search(text):
+        return year - 5, year - 1
+    return int(first), int(last or first)
+
+
 def extract(chunk: Chunk, lines: Sequence[tuple[int, str]], five_years: bool = False) -> tuple[list[Figure], bool]:
     """The figures of one chunk, and whether its last paragraph is about five years.
 
@@ -246,14 +264,18 @@ def canonical(indicator: str) -> str:
 
 def _base_year(chunk: Chunk, part: str) -> str:
     assert chunk.year is not None
-    if chunk.kind == NEWS:
-        return _span(chunk.year - 5, chunk.year - 1)
-    heading = chunk.section.split(" › ")[1:2]
+    return _base_year_of(chunk.kind, chunk.section, chunk.year, part)
+
+
+def _base_year_of(kind: str, section: str, year: int, part: str) -> str:
+    if kind == NEWS:
+        return _span(year - 5, year - 1)
+    heading = section.split(" › ")[1:2]
     if part == "plan":
         if heading and _FIVE_YEAR_PLAN.search(heading[0]):
-            return _span(chunk.year, chunk.year + 4)
-        return str(chunk.year)
-    return str(chunk.year - 1) if chunk.kind != "plan_report" else str(chunk.year)
+            return _span(year, year + 4)
+        return str(year)
+    return str(year - 1) if kind != "plan_report" else str(year)
 
 
 def _span(first: int, last: int) -> str:

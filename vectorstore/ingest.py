@@ -115,6 +115,11 @@ def load(folder: Path) -> Corpus:
             continue
         by_fingerprint[report.fingerprint] = len(corpus.reports)
         corpus.reports.append(report)
+        if report.meta.year is None and report.meta.kind == "unknown":
+            corpus.warnings.append(
+                f"{raw.source} shows no title, year or kind of report: indexed as {report.meta.label}; "
+                f'name them in {metadata.MANIFEST_NAME} ({{"{raw.source}": {{"year": 2025, "kind": "work_report"}}}}).'
+            )
     if not corpus.reports:
         kinds = ", ".join(REPORT_SUFFIXES)
         raise SeedsError(f"No usable report in {folder}: add reports there ({kinds}; see README).")

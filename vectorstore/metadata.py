@@ -117,7 +117,29 @@ def read_manifest(folder: Path) -> dict[str, dict[str, Any]]:
         unknown = sorted(set(fields) - set(_FIELDS))
         if unknown:
             raise ManifestError(f"{path}: {name} has unknown fields {unknown}; allowed: {list(_FIELDS)}.")
+        for field, value in fields.items():
+            wrong = _wrong_value(field, value)
+            if wrong:
+                given = json.dumps(value, ensure_ascii=False)[:80]
+                raise ManifestError(f"{path}: {name}: {field} must be {wrong}, not {given}.")
     return data
+
+
+def _wrong_value(field: str, value: Any) -> str:
+    """What a manifest field must be, when `value` is not that; "" when it is."""
+    if field == "year":
+        ok = isinstance(value, int) and not isinstance(value, bool) and 1949 <= value <= 2100
+        return "" if ok else "a whole number such as 2017"
+    if field == "title":
+        return "" if isinstance(value, str) and value.strip() else "a non-empty text"
+    if field == "kind":
+        return "" if value in KIND_LABELS else f"one of {', '.join(KIND_LABELS)}"
+    if field == "date":
+        ok = isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is not None
+        return "" if ok else "a date such as 2017-01-10"
+    if field == "primary":
+        return "" if isinstance(value, bool) else "true or false"
+    return ""
 
 
 def apply_manifest(meta: Metadata, overrides: dict[str, Any]) -> Metadata:

@@ -12,6 +12,7 @@ Leaves out: what the text means (metadata.py) and how it is repaired (cleaning.p
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,12 +65,17 @@ def discover(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in REPORT_SUFFIXES)
 
 
+def shown_name(name: str) -> str:
+    """A file name as it can be printed: bytes that were not UTF-8 shown as �."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
 def others(folder: Path) -> list[Skipped]:
     """The files in `folder` that are not reports in a format read here (a `.doc`, a spreadsheet),
     each with what to do; the manifest and hidden files are left out."""
     kinds = ", ".join(REPORT_SUFFIXES)
     return [
-        Skipped(p.name, f"not a report format read here ({kinds}): save it as .docx, .pdf or .txt")
+        Skipped(shown_name(p.name), f"not a report format read here ({kinds}): save it as .docx, .pdf or .txt")
         for p in sorted(folder.iterdir())
         if p.is_file() and p.suffix.lower() not in REPORT_SUFFIXES and p.name != MANIFEST and not p.name.startswith(".")
     ]
@@ -82,6 +88,13 @@ def read_folder(folder: Path) -> tuple[list[RawReport], list[Skipped]]:
     reports: list[RawReport] = []
     skipped: list[Skipped] = others(folder)
     for path in paths:
+        name = shown_name(path.name)
+        if name != path.name:  # a GBK name from a Windows zip: ids and messages are UTF-8
+            skipped.append(Skipped(name, "its file name is not valid UTF-8: rename the file"))
+            continue
+        if path.is_symlink():  # a link could lead anywhere on the machine (`ln -s /etc/shadow x.txt`)
+            skipped.append(Skipped(name, "a symbolic link: copy the report into the folder itself"))
+            continue
         try:
             data = path.read_bytes()
         except OSError as exc:  # vanished or unreadable between listing and reading

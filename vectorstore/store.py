@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
 import shutil
 import sys
@@ -42,6 +41,7 @@ from vectorstore.chunking import CHUNKER_VERSION, Chunk
 from vectorstore.config import Settings
 from vectorstore.embeddings import ModelEmbeddings
 from vectorstore.errors import StoreError, ZgqaError
+from vectorstore.generations import build_lock, current_root, publish, read, stage
 from vectorstore.ingest import Corpus
 from vectorstore.lexical import LexicalIndex, fingerprint_of
 from vectorstore.sentences import SentenceVectors
@@ -217,6 +217,8 @@ class Store:
 
     def _open(self, root: Path) -> None:
         self.root = root
+        if not self.settings.chroma_host:
+            read(root)  # a build keeps this generation on disk while this process reads it
         self.client = _client(self.settings, root)
         self.folder = root / _local_name(self.settings) / self.settings.collection
         self._vectorstore: Any = None
@@ -235,6 +237,8 @@ class Store:
             if session is not None:
                 session.close()
         self.client.close()
+        if not self.settings.chroma_host:
+            read(self.root, done=True)
 
     def __enter__(self) -> Store:
         return self
@@ -356,25 +360,31 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def build(self, corpus: Corpus, *, rebuild: bool = False) -> BuildReport:
+    def build(self, corpus: Corpus, *, rebuild: bool = False, prune: bool = False) -> BuildReport:
         """Bring the index up to date with the corpus; afterwards this store reads the new index.
 
         Embedded, the build works on a copy of the current generation and switches to it in one
         atomic rename only once it is complete: a build killed at any point (SIGKILL included)
         leaves the previous index answering exactly as before, and its copy is swept by the next
         build. A Chroma server's collection is updated in place (and refused until a build completes).
+        Builds of one index take turns (a file lock), so none is lost to another. A build that would
+        remove more than half of the indexed reports stops unless `prune` says to.
         """
+        with build_lock(self.settings, self._say):
+            return self._build_locked(corpus, rebuild=rebuild, prune=prune)
+
+    def _build_locked(self, corpus: Corpus, *, rebuild: bool, prune: bool) -> BuildReport:
         if self.settings.chroma_host:
-            return self._build(corpus, rebuild=rebuild)
-        staging = _stage(self.settings, self.root)
+            return self._build(corpus, rebuild=rebuild, prune=prune)
+        staging = stage(self.settings, self.root)
         try:
             with Store(
                 self.settings, progress=self.progress, embeddings=self.embeddings, identity=self._identity, root=staging
             ) as building:
-                report = building._build(corpus, rebuild=rebuild)
+                report = building._build(corpus, rebuild=rebuild, prune=prune)
             changed = report.added or report.updated or report.deleted or report.rebuilt_because or building.resynced
             if changed or self.root == self.settings.index:
-                new = _publish(self.settings, staging)
+                new = publish(self.settings, staging)
             else:  # nothing to switch to: the copy is the same index
                 shutil.rmtree(staging, ignore_errors=True)
                 return report
@@ -385,11 +395,13 @@ class Store:
         self._open(new)
         return report
 
-    def _build(self, corpus: Corpus, *, rebuild: bool = False) -> BuildReport:
+    def _build(self, corpus: Corpus, *, rebuild: bool = False, prune: bool = False) -> BuildReport:
         from langchain_core.indexing import index
 
         start = time.perf_counter()
         chunks = corpus.chunks()
+        if not prune:
+            self._refuse_mass_removal({c.source for c in chunks})
         report = BuildReport(location=self.location, chunks=len(chunks))
         identity = self.identity()
         existing = self.collection()
@@ -488,6 +500,21 @@ class Store:
         self._sentences.save(self.folder / "sentences")
         self.resynced = True
 
+    def _refuse_mass_removal(self, kept: set[str]) -> None:
+        """Stop a build that would remove more than half of the indexed reports: most likely the
+        reports folder is the wrong one (`zgqa build --seeds elsewhere`)."""
+        collection = self.collection()
+        if collection is None:
+            return
+        indexed = {str(m["source"]) for m in collection.get(include=["metadatas"])["metadatas"] or []}
+        gone = sorted(indexed - kept)
+        if len(gone) * 2 > len(indexed):
+            raise StoreError(
+                f"This build would remove {len(gone)} of the {len(indexed)} indexed reports "
+                f"({', '.join(gone[:4])}{' …' if len(gone) > 4 else ''}): they are not in {self.settings.seeds}. "
+                "Check the reports folder (--seeds, ZGQA_SEEDS), or run `zgqa build --prune` to remove them."
+            )
+
     def _sync_figures(self, corpus: Corpus) -> None:
         """Rewrite the figures table from the reports just indexed (milliseconds: no model involved),
         stamped like the sentence vectors, so a corrected figure or a removed report shows at once."""
@@ -526,9 +553,11 @@ class Store:
         from langchain_classic.indexes import SQLRecordManager
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        manager = SQLRecordManager(
-            f"{self.location}/{self.settings.collection}", db_url=f"sqlite:///{self.folder / 'records.sqlite'}"
-        )
+        from sqlalchemy.engine import URL
+
+        # A URL built from parts: a folder named `a?b` or `x%20y` stays that folder.
+        url = URL.create("sqlite", database=str(self.folder / "records.sqlite"))
+        manager = SQLRecordManager(f"{self.location}/{self.settings.collection}", db_url=url)
         manager.create_schema()
         return manager
 
@@ -574,69 +603,6 @@ def _client(settings: Settings, root: Path) -> Any:
         raise StoreError(f"Cannot open the index folder {folder}: {exc}") from exc
 
 
-# An embedded index is a folder of generations: `current` is a symlink to the complete one readers open.
-CURRENT = "current"
-GENERATIONS = "generations"
-_BUILDING = ".building"
-_LAYOUT = ("chroma", "embedded")  # what a generation holds; the embedding cache is shared by all
-
-
-def current_root(settings: Settings) -> Path:
-    """The folder of the index readers open now: the current generation, or the index folder itself
-    when it predates generations (or is a server's local half)."""
-    link = settings.index / CURRENT
-    if settings.chroma_host or not link.is_symlink():
-        return settings.index
-    return link.resolve()
-
-
-def _stage(settings: Settings, root: Path) -> Path:
-    """A private copy of the current generation to build in, after sweeping the copies of builds
-    that were killed."""
-    generations = settings.index / GENERATIONS
-    generations.mkdir(parents=True, exist_ok=True)
-    for leftover in generations.glob(f"*{_BUILDING}"):
-        pid = leftover.name.split("-")[-1].removesuffix(_BUILDING)
-        if not pid.isdigit() or not _alive(int(pid)):
-            shutil.rmtree(leftover, ignore_errors=True)
-    staging = generations / f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}{_BUILDING}"
-    staging.mkdir()
-    for part in _LAYOUT:
-        if (root / part).is_dir():
-            shutil.copytree(root / part, staging / part)
-    return staging
-
-
-def _publish(settings: Settings, staging: Path) -> Path:
-    """Make the built copy the current generation in one atomic rename; keep the one before it (a
-    process that opened it still reads it), remove older ones and a pre-generation layout."""
-    final = staging.with_name(staging.name.removesuffix(_BUILDING))
-    staging.rename(final)
-    link = settings.index / CURRENT
-    previous = link.resolve() if link.is_symlink() else None
-    pending = settings.index / f".{CURRENT}.{os.getpid()}"
-    pending.unlink(missing_ok=True)
-    pending.symlink_to(final.relative_to(settings.index))
-    os.replace(pending, link)  # readers see the old generation or the new one, never a mix
-    keep = {final.resolve(), previous}
-    for old in (settings.index / GENERATIONS).iterdir():
-        if old.resolve() not in keep and not old.name.endswith(_BUILDING):
-            shutil.rmtree(old, ignore_errors=True)
-    for part in _LAYOUT:  # the layout before generations, now copied into one
-        shutil.rmtree(settings.index / part, ignore_errors=True)
-    return final
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _unreachable(settings: Settings, exc: Exception) -> str:
     where = f"{settings.chroma_host}:{settings.chroma_port}"
     if re.search(r"\b(401|403)\b|unauthori[sz]ed|forbidden|authenticat", str(exc), re.IGNORECASE):
@@ -674,7 +640,12 @@ def open_store(settings: Settings | None = None, *, progress: bool = False) -> S
 
 
 def build(
-    settings: Settings | None = None, corpus: Corpus | None = None, *, rebuild: bool = False, progress: bool = True
+    settings: Settings | None = None,
+    corpus: Corpus | None = None,
+    *,
+    rebuild: bool = False,
+    prune: bool = False,
+    progress: bool = True,
 ) -> BuildReport:
     """Ingest the seeds (unless a corpus is given) and bring the index up to date with them."""
     from vectorstore.ingest import load
@@ -682,4 +653,4 @@ def build(
     settings = settings or Settings.from_env()
     corpus = corpus if corpus is not None else load(settings.seeds)
     with Store(settings, progress=progress) as store:
-        return store.build(corpus, rebuild=rebuild)
+        return store.build(corpus, rebuild=rebuild, prune=prune)

@@ -1,0 +1,181 @@
+"""The `hardening` area of `zgqa bench reliability`: what an independent hostile trial found
+(issue 19), each tried for real on copies in a temporary folder.
+
+Leaves out: the areas tried before it (benchmarks/reliability.py), and timing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from vectorstore.config import Settings
+
+GDP = "2024年自贡地区生产总值增长多少？"
+
+
+def hardening(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterator[Any]:
+    """Rows of (area, tried, what happened, as expected), built with `row`."""
+    yield from _requests(settings, row)
+    yield from _folders(settings, work, row)
+    yield from _builds(settings, work, row)
+    yield _rebuild_followed(settings, work, row)
+    yield _uploads(settings, work, row)
+
+
+def _said(call: Callable[[], object]) -> tuple[str, str]:
+    import qa
+
+    try:
+        call()
+    except qa.QuestionError as exc:
+        return "error", f"message: {exc}"
+    except qa.ZgqaError as exc:
+        return "error", f"message: {exc}"
+    except Exception as exc:  # noqa: BLE001 - exactly what this run looks for
+        return "crash", f"{type(exc).__name__}: {exc}"
+    return "answered", "answered"
+
+
+def _requests(settings: Settings, row: Callable[..., Any]) -> Iterator[Any]:
+    import qa
+    from qa.api import _engine
+
+    qa.ask(GDP, settings=settings)
+    cases: list[tuple[str, Callable[[], object], str]] = [
+        ("a lone surrogate in a question: 'a\\ud800'", lambda: qa.ask("a\ud800", settings=settings), "not valid text"),
+        ("year='2025' (text, not a number)", lambda: qa.ask(GDP, year="2025", settings=settings), "whole number"),  # type: ignore[arg-type]
+        ("year=[2025]", lambda: qa.ask(GDP, year=[2025], settings=settings), "whole number"),  # type: ignore[arg-type]
+        ("source=123", lambda: qa.ask(GDP, source=123, settings=settings), "file name"),  # type: ignore[arg-type]
+        ("history=5", lambda: qa.ask("那2020年呢？", history=5, settings=settings), "history is the list"),  # type: ignore[arg-type]
+        ("history as a generator (read once, then lost)",
+         lambda: qa.ask("那2020年呢？", history=(q for q in [GDP]), settings=settings), "history is the list"),  # type: ignore[arg-type]
+        ("a 10,000-character source", lambda: qa.ask(GDP, source="x" * 10_000, settings=settings), "No report"),
+    ]
+    for tried, call, words in cases:
+        kind, said = _said(call)
+        yield row("hardening", tried, said, kind == "error" and words in said and len(said) < 600)
+    cached = len(_engine(settings).chains)
+    for n in range(500):
+        _said(lambda n=n: qa.ask(GDP, source=f"{n}.txt", year=1000 + n, settings=settings))  # type: ignore[misc]
+    grown = len(_engine(settings).chains) - cached
+    yield row("hardening", "500 questions with distinct unknown year and source values",
+              f"{grown} answer chains cached for them", grown == 0)
+
+
+def _folders(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterator[Any]:
+    from vectorstore import load
+    from vectorstore.errors import ManifestError
+
+    for fields, words in (({"year": "2017年"}, "year must be a whole number"), ({"title": None}, "title must be"),
+                          ({"kind": "speech"}, "kind must be one of")):
+        folder = work / f"manifest-{len(words)}"
+        shutil.copytree(settings.seeds, folder)
+        (folder / "manifest.json").write_text(json.dumps({"002_1cab8fd74a5b0016.txt": fields}), encoding="utf-8")
+        try:
+            load(folder)
+            said, ok = "loaded without a word", False
+        except ManifestError as exc:
+            said, ok = f"message: {exc}", words in str(exc)
+        yield row("hardening", f"manifest.json with {json.dumps(fields, ensure_ascii=False)}", said, ok)
+    folder = work / "odd-files"
+    shutil.copytree(settings.seeds, folder)
+    gbk_name = os.fsdecode("报告".encode("gbk") + b".txt")
+    (folder / gbk_name).write_text("2025年政府工作报告\n各位代表：\n", encoding="utf-8")
+    secret = work / "shadow"
+    secret.write_text("root:x:0:0:秘密\n", encoding="utf-8")
+    (folder / "shadow.txt").symlink_to(secret)
+    (folder / "notes.txt").write_text("一些没有标题的文字。\n", encoding="utf-8")
+    corpus = load(folder)
+    why = {s.source: s.reason for s in corpus.skipped}
+    gbk = next((f"skipped {n}: {r}" for n, r in why.items() if "UTF-8" in r), "nothing said")
+    yield row("hardening", "a report whose file name is GBK bytes (a Windows zip)", gbk, "not valid UTF-8" in gbk)
+    link = f"skipped: {why['shadow.txt']}" if "shadow.txt" in why else "read"
+    quoted = any("秘密" in c.text for c in corpus.chunks())
+    ok = "symbolic link" in link and not quoted
+    yield row("hardening", "seeds/shadow.txt -> a file outside the folder", link, ok)
+    warned = next((w for w in corpus.warnings if w.startswith("notes.txt")), "nothing said")
+    yield row("hardening", "a file with no title, year or kind of report", warned, "no title, year or kind" in warned)
+
+
+def _builds(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterator[Any]:
+    from filelock import FileLock
+
+    from vectorstore import load
+    from vectorstore.errors import StoreError
+    from vectorstore.store import Store, build
+
+    own = replace(settings, index=work / "own-index")
+    shutil.copytree(settings.index, own.index, symlinks=True)
+    elsewhere = work / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(next(settings.seeds.glob("003_*.txt")), elsewhere)
+    try:
+        build(replace(own, seeds=elsewhere), progress=False)
+        said, ok = "built, reports removed", False
+    except StoreError as exc:
+        said, ok = f"message: {exc}", "--prune" in str(exc)
+    yield row("hardening", "zgqa build --seeds <a folder with 1 of the 5 reports>", said, ok)
+
+    lock = FileLock(own.index / ".build.lock")
+    lock.acquire()
+    heard: list[str] = []
+    store = Store(own, progress=False)
+    store._say = heard.append  # type: ignore[method-assign,assignment]
+    worker = threading.Thread(target=store.build, args=(load(own.seeds),))
+    worker.start()
+    worker.join(timeout=3)
+    waited = worker.is_alive()
+    lock.release()
+    worker.join()
+    store.close()
+    yield row("hardening", "a second build while a build holds the index",
+              f"{'waited' if waited else 'did not wait'}: {' '.join(heard) or 'nothing said'}", waited and bool(heard))
+
+    odd = replace(settings, index=work / "index?x=1 %20")
+    shutil.copytree(settings.index / "embedding-cache", odd.index / "embedding-cache")
+    build(odd, progress=False)
+    strays = sorted(p.name for p in work.iterdir() if p.name.startswith("index") and p != odd.index)
+    yield row("hardening", "an index folder named 'index?x=1 %20'",
+              f"records inside it; stray files beside it: {strays or 'none'}", not strays)
+
+
+def _rebuild_followed(settings: Settings, work: Path, row: Callable[..., Any]) -> Any:
+    import qa
+    from vectorstore.store import build
+
+    own = replace(settings, index=work / "followed", seeds=work / "followed-seeds")
+    shutil.copytree(settings.index, own.index, symlinks=True)
+    shutil.copytree(settings.seeds, own.seeds)
+    before = qa.ask(GDP, settings=own).text
+    path = next(own.seeds.glob("000_*.txt"))
+    path.write_text(path.read_text(encoding="utf-8").replace("增长7.1%", "增长7.3%", 1), encoding="utf-8")
+    build(own, progress=False)
+    after = qa.ask(GDP, settings=own).text
+    qa.close()
+    return row("hardening", "a running process, after `zgqa build` corrects 增长7.1% to 增长7.3%",
+               f"before: {before} after (next question, no restart): {after}", "7.1%" in before and "7.3%" in after)
+
+
+def _uploads(settings: Settings, work: Path, row: Callable[..., Any]) -> Any:
+    from benchmarks.servers import serve_app
+
+    body = b'--x\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\nhello\r\n--x--\r\n'
+    with serve_app(settings, work / "app.log") as url:
+        request = urllib.request.Request(url.rstrip("/") + "/gradio_api/upload", data=body, method="POST",
+                                         headers={"Content-Type": "multipart/form-data; boundary=x"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as got:
+                status = got.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+            exc.close()
+    return row("hardening", "POST /gradio_api/upload (the app takes no files)", f"HTTP {status}", status == 404)

@@ -1,0 +1,214 @@
+"""Issue 19: what an independent hostile trial found, each at its root."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import qa
+from tests.conftest import fake_store
+from vectorstore import load
+from vectorstore.config import Settings
+from vectorstore.generations import READERS, current_root
+from vectorstore.store import build
+
+
+def _edit(seeds: Path, prefix: str, old: str, new: str) -> None:
+    path = next(seeds.glob(f"{prefix}_*.txt"))
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture
+def own_index(real_index: Settings, tmp_path: Path) -> Settings:
+    """A writable copy of the real index and of the reports (the copy keeps its embedding cache, so a
+    build after an edit embeds only what changed)."""
+    shutil.copytree(real_index.index, tmp_path / "index", symlinks=True)
+    shutil.copytree(real_index.seeds, tmp_path / "seeds")
+    return Settings(seeds=tmp_path / "seeds", index=tmp_path / "index", cache=real_index.cache)
+
+
+@pytest.mark.model
+def test_a_running_process_answers_from_the_rebuilt_index_at_its_next_question(own_index: Settings) -> None:
+    question = "2024年自贡地区生产总值增长多少？"
+    before = qa.ask(question, settings=own_index)
+    assert "7.1%" in before.text and before.generation == current_root(own_index).name
+    _edit(own_index.seeds, "000", "地区生产总值增长7.1%", "地区生产总值增长7.3%")
+    build(own_index, progress=False)
+    after = qa.ask(question, settings=own_index)  # the same process, no restart, no qa.close()
+    assert "7.3%" in after.text and "7.1%" not in after.text
+    assert after.generation == current_root(own_index).name != before.generation
+    raw = next(own_index.seeds.glob("000_*.txt")).read_text(encoding="utf-8").splitlines()
+    cited = after.citations[0]
+    assert any("7.3%" in line for line in raw[cited.line_start - 1 : cited.line_end])
+    qa.close()
+
+
+def test_a_build_keeps_every_generation_a_live_process_reads(index_settings: Settings) -> None:
+    first = fake_store(index_settings)
+    first.build(load(index_settings.seeds))
+    opened = first.root  # this store now reads the first generation
+    assert (opened / READERS / str(os.getpid())).exists()
+    for n in range(3):  # three more generations published by builds in other stores
+        _edit(index_settings.seeds, "003", f"中试平台{n + 2}个", f"中试平台{n + 3}个")
+        with fake_store(index_settings) as other:
+            other.build(load(index_settings.seeds))
+    assert opened.is_dir() and first.collection() is not None  # still there, still readable
+    first.close()
+    assert not (opened / READERS / str(os.getpid())).exists()
+    _edit(index_settings.seeds, "003", "中试平台5个", "中试平台6个")
+    with fake_store(index_settings) as other:
+        other.build(load(index_settings.seeds))
+    assert not opened.exists()  # nobody reads it any more: swept
+
+
+def test_a_generation_read_by_a_process_that_died_is_swept(index_settings: Settings) -> None:
+    with fake_store(index_settings) as store:
+        store.build(load(index_settings.seeds))
+    generation = current_root(index_settings)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (generation / READERS).mkdir(exist_ok=True)
+    (generation / READERS / dead.stdout.strip()).touch()
+    for n in range(2):
+        _edit(index_settings.seeds, "003", f"中试平台{n + 2}个", f"中试平台{n + 3}个")
+        with fake_store(index_settings) as store:
+            store.build(load(index_settings.seeds))
+    assert not generation.exists()
+
+
+@pytest.mark.model
+def test_bad_filter_values_are_refused_before_anything_is_cached_under_them(real_index: Settings) -> None:
+    from qa.api import QuestionError, _engine
+
+    question = "2024年自贡地区生产总值增长多少？"
+    qa.ask(question, settings=real_index)
+    chains = dict(_engine(real_index).chains)
+    for n in range(200):
+        with pytest.raises(qa.ZgqaError, match="No report"):
+            qa.ask(question, source=f"{n}-" + "x" * 10_000, settings=real_index)
+        with pytest.raises(qa.ZgqaError, match="No report passage about"):
+            qa.ask(question, year=1800 + n, settings=real_index)
+    assert _engine(real_index).chains == chains  # nothing cached for a value no report has
+    for bad, kw in (("year is a whole number", {"year": "2025"}), ("year is a whole number", {"year": [2025]}),
+                    ("source is a report's file name", {"source": 123})):
+        with pytest.raises(QuestionError, match=bad):
+            qa.ask(question, settings=real_index, **kw)  # type: ignore[arg-type]
+    with pytest.raises(QuestionError, match="history is the list"):
+        qa.ask("那2020年呢？", history=5, settings=real_index)  # type: ignore[arg-type]
+    with pytest.raises(QuestionError, match="history is the list"):
+        qa.ask("那2020年呢？", history=(q for q in [question]), settings=real_index)  # type: ignore[arg-type]
+    with pytest.raises(QuestionError, match="not valid text"):
+        qa.ask("a\ud800", settings=real_index)
+
+
+def test_a_question_of_invalid_utf8_on_the_command_line_is_one_line_of_error(real_index: Settings) -> None:
+    env = {**os.environ, "ZGQA_INDEX": str(real_index.index), "ZGQA_SEEDS": str(real_index.seeds),
+           "ZGQA_CACHE": str(real_index.cache)}
+    done = subprocess.run([sys.executable, "-m", "qa.cli", "ask", b"a\xff".decode("utf-8", "surrogateescape")],
+                          capture_output=True, env=env, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.decode().startswith("zgqa: The question holds characters that are not valid text")
+    assert b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"year": "2017年"}, "year must be a whole number such as 2017, not \"2017年\""),
+        ({"title": None}, "title must be a non-empty text, not null"),
+        ({"kind": "speech"}, "kind must be one of work_report, plan_report, news, unknown"),
+        ({"date": "2017/01/10"}, "date must be a date such as 2017-01-10"),
+        ({"primary": "yes"}, "primary must be true or false"),
+    ],
+)
+def test_a_bad_manifest_value_is_refused_at_once_with_what_it_must_be(
+    seeds_copy: Path, fields: dict[str, object], said: str
+) -> None:
+    import json
+
+    from vectorstore.errors import ManifestError
+
+    (seeds_copy / "manifest.json").write_text(json.dumps({"002_1cab8fd74a5b0016.txt": fields}), encoding="utf-8")
+    with pytest.raises(ManifestError, match=re.escape(said)):
+        load(seeds_copy)
+
+
+def test_a_report_named_in_another_encoding_or_linked_from_elsewhere_is_skipped_with_why(
+    seeds_copy: Path, tmp_path: Path
+) -> None:
+    gbk = os.fsdecode("报告".encode("gbk") + b".txt")
+    (seeds_copy / gbk).write_text("2025年政府工作报告\n各位代表：\n地区生产总值增长7.1%。\n", encoding="utf-8")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:秘密\n", encoding="utf-8")
+    (seeds_copy / "shadow.txt").symlink_to(secret)
+    corpus = load(seeds_copy)
+    why = {s.source: s.reason for s in corpus.skipped}
+    assert why["shadow.txt"].startswith("a symbolic link")
+    assert any("not valid UTF-8" in reason for reason in why.values())
+    assert all(c.source.isprintable() for c in corpus.chunks())
+    assert not any("秘密" in c.text for c in corpus.chunks())
+
+
+def test_a_file_without_report_metadata_is_indexed_with_a_warning(seeds_copy: Path) -> None:
+    (seeds_copy / "notes.txt").write_text("一些没有标题的文字。\n第二段，也没有年份。\n", encoding="utf-8")
+    corpus = load(seeds_copy)
+    assert any(w.startswith("notes.txt shows no title, year or kind") for w in corpus.warnings)
+
+
+def test_a_build_from_the_wrong_folder_stops_instead_of_emptying_the_index(
+    index_settings: Settings, tmp_path: Path
+) -> None:
+    from vectorstore import StoreError
+
+    with fake_store(index_settings) as store:
+        store.build(load(index_settings.seeds))
+        before = store.collection().count()  # type: ignore[union-attr]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(next(index_settings.seeds.glob("003_*.txt")), elsewhere)
+    with fake_store(index_settings) as store:
+        with pytest.raises(StoreError, match=r"would remove 4 of the 5 indexed reports.*zgqa build --prune"):
+            store.build(load(elsewhere))
+        assert store.collection().count() == before  # type: ignore[union-attr]
+        report = store.build(load(elsewhere), prune=True)
+        assert report.deleted > 0 and {m["source"] for m in store.collection().get()["metadatas"]} == {  # type: ignore[union-attr]
+            next(elsewhere.iterdir()).name
+        }
+
+
+def test_two_builds_of_one_index_take_turns(index_settings: Settings) -> None:
+    import threading
+
+    from filelock import FileLock
+
+    lock = FileLock(index_settings.index / ".build.lock")
+    index_settings.index.mkdir(parents=True, exist_ok=True)
+    said: list[str] = []
+    lock.acquire()  # another build holds the index
+    store = fake_store(index_settings)
+    store._say = said.append  # type: ignore[method-assign]
+    worker = threading.Thread(target=store.build, args=(load(index_settings.seeds),))
+    worker.start()
+    worker.join(timeout=3)
+    assert worker.is_alive() and said == ["Another build of this index is running; waiting for it to finish ..."]
+    lock.release()
+    worker.join(timeout=120)
+    assert not worker.is_alive() and store.collection() is not None
+    store.close()
+
+
+@pytest.mark.parametrize("name", ["a?b", "x%20y", "with #hash"])
+def test_an_index_folder_with_url_characters_keeps_its_records_inside_it(tmp_path: Path, name: str) -> None:
+    settings = Settings(seeds=Path(__file__).resolve().parent.parent / "seeds", index=tmp_path / name,
+                        cache=tmp_path / "cache")
+    with fake_store(settings) as store:
+        store.build(load(settings.seeds))
+        assert (store.folder / "records.sqlite").is_file()
+    assert not any(p.name.startswith(("a", "x", "with")) and p.name != name for p in tmp_path.iterdir())
