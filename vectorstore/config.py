@@ -25,6 +25,10 @@ def _default_cache(env: Mapping[str, str]) -> Path:
     return Path(base) / "zgqa"
 
 
+QUERY_ENCODERS = ("onnx", "onnx-int8", "torch")
+DEFAULT_QUERY_ENCODER = "onnx"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where things are and which model embeds them.
@@ -38,6 +42,8 @@ class Settings:
     - `ZGQA_CHROMA_TOKEN`: the token a server behind token auth wants, sent as `Authorization: Bearer`
       (or in `X-Chroma-Token` when `ZGQA_CHROMA_TOKEN_HEADER=X-Chroma-Token`); never printed.
     - `ZGQA_COLLECTION`: the Chroma collection name.
+    - `ZGQA_QUERY_ENCODER`: what embeds questions: `onnx` (the float32 ONNX export, vectors equal
+      to sentence-transformers', no torch loaded; the default), `onnx-int8`, or `torch`.
     """
 
     seeds: Path = DEFAULT_SEEDS
@@ -49,6 +55,7 @@ class Settings:
     collection: str = DEFAULT_COLLECTION
     chroma_token: str | None = field(default=None, repr=False)
     chroma_token_header: str = "Authorization"
+    query_encoder: str = DEFAULT_QUERY_ENCODER
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -59,6 +66,9 @@ class Settings:
         header = env.get("ZGQA_CHROMA_TOKEN_HEADER") or "Authorization"
         if header not in TOKEN_HEADERS:
             raise ZgqaError(f"ZGQA_CHROMA_TOKEN_HEADER is one of {', '.join(TOKEN_HEADERS)}, not {header!r}.")
+        encoder = env.get("ZGQA_QUERY_ENCODER") or DEFAULT_QUERY_ENCODER
+        if encoder not in QUERY_ENCODERS:
+            raise ZgqaError(f"ZGQA_QUERY_ENCODER is one of {', '.join(QUERY_ENCODERS)}, not {encoder!r}.")
         return cls(
             seeds=Path(env.get("ZGQA_SEEDS") or DEFAULT_SEEDS),
             model=env.get("ZGQA_MODEL") or DEFAULT_MODEL,
@@ -69,6 +79,7 @@ class Settings:
             collection=env.get("ZGQA_COLLECTION") or DEFAULT_COLLECTION,
             chroma_token=env.get("ZGQA_CHROMA_TOKEN") or None,
             chroma_token_header=header,
+            query_encoder=encoder,
         )
 
 

@@ -30,6 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vectorstore import onnx_model
 from vectorstore.config import DEFAULT_MODEL
 from vectorstore.errors import ModelError
 
@@ -44,14 +45,22 @@ PROMPTS = {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT}
 MAX_SEQ_LENGTH = 512
 
 # Bump when the materialized folder changes (weights, tokenizer, layout), so older folders are rebuilt.
-FORMAT_VERSION = 2  # 2: tokenizer_config.json lists the added tokens (a faster load)
+FORMAT_VERSION = 3  # 2: tokenizer_config.json lists the added tokens (a faster load); 3: the ONNX export
 _SOURCE = "e5-small-q4.bin"
 _MARKER = "zgqa-materialized.json"
-_REQUIRED = ("config.json", "model.safetensors", "tokenizer.json", "modules.json", "config_sentence_transformers.json")
+_REQUIRED = (
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "modules.json",
+    "config_sentence_transformers.json",
+    onnx_model.FLOAT32,
+    onnx_model.INT8,
+)
 # A build takes seconds; a temporary folder untouched for this long was left by a killed run.
 _STALE_SECONDS = 3600
 # The float32 weights are written twice: to a staging folder, then into the sentence-transformers folder.
-_DISK_NEEDED = 1_000_000_000
+_DISK_NEEDED = 2_000_000_000  # the float32 weights, their ONNX export and its int8 copy
 
 _MAGIC = b"E5S1"
 _BLOCK = 32  # weights per q4_0 block
@@ -470,6 +479,8 @@ def _build(source: _Source, out: Path, *, progress: bool) -> None:
     shutil.rmtree(staging)
     _list_added_tokens(out)
     (out / "README.md").write_text(_README.format(version=source.version, sha256=sha256), encoding="utf-8")
+    _say(progress, "Exporting it to ONNX for questions (float32, and int8) ...")
+    onnx_model.export(out)
     # mkdir gave `out` the mode the user's umask asks for; some libraries write their files private (0600).
     mode = out.stat().st_mode & 0o777
     for path in out.rglob("*"):
@@ -581,7 +592,7 @@ def materialize(cache: Path, *, force: bool = False, progress: bool = True) -> P
     except ImportError as e:
         raise ModelError(
             f"Materializing the model needs the missing module {e.name}: `pip install sentence-transformers "
-            "sentencepiece tokenizers`."
+            "sentencepiece tokenizers onnx`."
         ) from e
     except Exception as e:  # torch, transformers and safetensors raise types of their own
         raise ModelError(

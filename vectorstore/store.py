@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vectorstore import figures as figure_table
+from vectorstore import onnx_model
 from vectorstore.chunking import CHUNKER_VERSION, Chunk
-from vectorstore.config import Settings
+from vectorstore.config import DEFAULT_MODEL, Settings
 from vectorstore.embeddings import ModelEmbeddings
 from vectorstore.errors import StoreError, ZgqaError
 from vectorstore.generations import build_lock, current_root, publish, read, stage
@@ -226,6 +227,7 @@ class Store:
         self._sentences: SentenceVectors | None = None
         self._figures: tuple[str, list[figure_table.Figure]] | None = None
         self._queries: dict[str, list[float]] = {}
+        self._query_embeddings: Any = None
         self.resynced = False  # the last build rewrote the lexical index, the sentence vectors or the figures
 
     def close(self) -> None:
@@ -298,12 +300,28 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------------
 
+    @property
+    def query_embeddings(self) -> Any:
+        """What embeds questions: the ONNX export of the default model (no torch) as the setting
+        `ZGQA_QUERY_ENCODER` says, else the model itself (another model, or embeddings given)."""
+        if self._query_embeddings is None:
+            self._query_embeddings = self.embeddings
+            choice = self.settings.query_encoder
+            if choice in onnx_model.FILES and isinstance(self.embeddings, ModelEmbeddings):
+                from vectorstore import model
+
+                if self.settings.model == DEFAULT_MODEL:
+                    folder = Path(model.resolve(self.settings.model, self.settings.cache, progress=self.progress))
+                    if (folder / onnx_model.FILES[choice]).is_file():
+                        self._query_embeddings = onnx_model.OnnxQueryEmbeddings(folder, onnx_model.FILES[choice])
+        return self._query_embeddings
+
     def query_vector(self, text: str) -> list[float]:
         """The question's unit vector (the model's `query` prompt), remembered for the last questions:
         passages and sentences are ranked with one embedding."""
         vector = self._queries.get(text)
         if vector is None:
-            vector = self.embeddings.embed_query(text)
+            vector = self.query_embeddings.embed_query(text)
             if len(self._queries) >= QUERY_MEMORY:
                 # The oldest goes; another thread of the app may have taken it already.
                 self._queries.pop(next(iter(self._queries), ""), None)
