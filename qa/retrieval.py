@@ -27,7 +27,7 @@ from qa.question import Query, understand
 from qa.types import NEWS, Passage, Source
 from vectorstore.chunking import Chunk
 from vectorstore.errors import ZgqaError
-from vectorstore.figures import years_about
+from vectorstore.figures import part_of, years_about
 from vectorstore.sentences import split
 from vectorstore.store import Store, chunk_from_record, lexical_text
 
@@ -58,8 +58,6 @@ GLOSSARY_BOOST = 2.0
 # A passage in a plan part (a target) for a question about a target, in a review part for one about
 # what happened: "2025年目标" is in the 2025 report's plan part, "2024年增长" in its review.
 TENSE_BOOST = 0.3
-_PLAN_HEADING = re.compile(r"安排|计划|目标|规划|建议|任务|考虑|要求")
-_REVIEW_HEADING = re.compile(r"回顾|总结|成就|成绩|回望")
 # How much a passage whose best sentence holds all of the question's weighed words gains.
 SENTENCE_WEIGHT = 1.0
 # Two passages whose character bigrams overlap this much say the same thing; keep the better one.
@@ -274,18 +272,7 @@ class HybridRetriever(BaseRetriever):
 
 def tense(p: Passage) -> str | None:
     """"plan" for a passage setting targets, "review" for one reporting results, None for neither."""
-    if p.term:
-        return None
-    if p.kind == "plan_report":
-        return "plan"
-    if p.kind == NEWS:
-        return "review"
-    heading = p.section.split(" › ")[1:2]
-    if heading and _PLAN_HEADING.search(heading[0]):
-        return "plan"
-    if heading and _REVIEW_HEADING.search(heading[0]):
-        return "review"
-    return None
+    return part_of(p.kind, p.section, p.term)
 
 
 def to_document(p: Passage) -> Document:

@@ -47,6 +47,15 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
+def _opened(browser: Any, app_url: str) -> tuple[Any, Chat]:
+    """A new page on the chat, ready for a question."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    chat = Chat(page)
+    page.goto(app_url)
+    page.wait_for_selector("#zgqa-question textarea")
+    return page, chat
+
+
 class Chat:
     """A person at the chat: types, presses Enter, waits for the answer to finish."""
 
@@ -78,10 +87,7 @@ class Chat:
 def test_a_person_asks_in_chinese_and_english_and_gets_cited_answers_refusals_and_no_injection(
     app_url: str, browser: Any, tmp_path: Path
 ) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    chat = Chat(page)
-    page.goto(app_url)
-    page.wait_for_selector("#zgqa-question textarea")
+    page, chat = _opened(browser, app_url)
 
     answer, sources = chat.ask("2024年自贡地区生产总值增长多少？")
     assert "7.1%" in answer and "[1]" in answer
@@ -126,10 +132,7 @@ def test_a_person_asks_in_chinese_and_english_and_gets_cited_answers_refusals_an
 def test_gdp_over_the_years_and_2024_targets_against_results_are_charted_with_their_sources(
     app_url: str, browser: Any, tmp_path: Path
 ) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    chat = Chat(page)
-    page.goto(app_url)
-    page.wait_for_selector("#zgqa-question textarea")
+    page, chat = _opened(browser, app_url)
     assert not page.locator("#zgqa-chart").is_visible()  # no chart before an answer about figures
 
     answer, _ = chat.ask("自贡历年GDP增速是多少？")
@@ -170,10 +173,7 @@ def test_gdp_over_the_years_and_2024_targets_against_results_are_charted_with_th
 
 
 def test_an_older_answers_citation_still_opens_its_own_passage(app_url: str, browser: Any) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    chat = Chat(page)
-    page.goto(app_url)
-    page.wait_for_selector("#zgqa-question textarea")
+    page, chat = _opened(browser, app_url)
     chat.ask("2024年自贡地区生产总值增长多少？")
     chat.ask("那2020年呢？")
     _, sources = chat.ask("What is Zigong's 2025 GDP target?")
