@@ -43,7 +43,7 @@ bench: install
 	$(BIN)/zgqa bench reliability
 
 test: install-llm lint
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 lint: install
 	$(BIN)/ruff check qa vectorstore tests benchmarks app.py
