@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import html
+import ipaddress
 import logging
 import queue
 import re
+import socket
 import sys
 import threading
 import warnings
@@ -465,22 +467,53 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": text})
 
 
+def _bindable(host: str, port: int) -> int:
+    """`port` (a free one for 0) after checking that `host` resolves and the port is free there, so
+    that a taken port is one line of error, not a traceback after the model has loaded."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as e:
+        raise qa.ZgqaError(f"Cannot resolve the host {host!r} ({e}): use an address such as 127.0.0.1.") from None
+    with socket.socket(family, kind, proto) as probe:
+        try:
+            probe.bind(address)
+        except OSError as e:
+            raise qa.ZgqaError(
+                f"Cannot serve on {host}:{port} ({e.strerror or e}): the port is taken or not allowed; "
+                "choose another with --port or ZGQA_PORT."
+            ) from None
+        return int(probe.getsockname()[1])
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+    except (OSError, ValueError):
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="Serve the Zigong report QA chat.")
     parser.add_argument("--host", help="address to bind (default: $ZGQA_HOST or 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port (default: $ZGQA_PORT or 7860)")
+    parser.add_argument("--port", type=int, help="port (default: $ZGQA_PORT or 7860; 0: any free port)")
     args = parser.parse_args(argv)
+    if args.port is not None and not 0 <= args.port <= 65535:
+        parser.error(f"--port must be from 0 to 65535, not {args.port}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up requests
     try:
         serve = ServeSettings.from_env()
+        host = args.host or serve.host
+        port = _bindable(host, args.port if args.port is not None else serve.port)
+        if not _loopback(host) and not serve.auth:
+            print(f"warning: serving on {host} without a login: anyone who can reach it can ask "
+                  "(set ZGQA_USER and ZGQA_PASSWORD).", file=sys.stderr, flush=True)
         print("Opening the index and loading the model ...", flush=True)
         qa.retrieve("自贡")  # open the index and load the model now, not on the first question
         demo = build_app()
     except qa.ZgqaError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    host, port = args.host or serve.host, args.port or serve.port
     print(f"Serving the chat on http://{host}:{port}/" + (" (login required)" if serve.auth else ""), flush=True)
     demo.queue(default_concurrency_limit=CONCURRENCY).launch(
         server_name=host,

@@ -287,3 +287,24 @@ def test_the_upload_route_is_closed_since_the_app_takes_no_files(app_url: str) -
         urllib.request.urlopen(request, timeout=30)
     refused.value.close()
     assert refused.value.code == 404
+
+
+def test_start_up_errors_are_one_line_each_before_anything_loads() -> None:
+    import socket
+
+    root = Path(app.__file__).resolve().parent
+
+    def start(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "app.py", *args], capture_output=True, text=True, cwd=root, timeout=120)
+
+    done = start("--port", "99999")
+    assert done.returncode == 2 and "--port must be from 0 to 65535" in done.stderr and "Traceback" not in done.stderr
+    done = start("--host", "no-such-host.invalid")
+    assert done.returncode == 2 and "Cannot resolve the host" in done.stderr and "Traceback" not in done.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = start("--port", str(port))
+    assert done.returncode == 2 and f"Cannot serve on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr and "Opening the index" not in done.stdout
