@@ -317,7 +317,8 @@ def ask(
     try:
         return qa.ask(question, history=history, year=year, source=source).as_dict()
     except qa.ZgqaError as e:
-        raise gr.Error(str(e)) from None
+        log.info("rejected an ask: %s", str(e)[:200])  # one line, not Gradio's traceback
+        raise gr.Error(str(e), print_exception=False) from None
 
 
 def clear() -> Turn:

@@ -308,3 +308,16 @@ def test_start_up_errors_are_one_line_each_before_anything_loads() -> None:
         done = start("--port", str(port))
     assert done.returncode == 2 and f"Cannot serve on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr and "Opening the index" not in done.stdout
+
+
+@pytest.mark.model
+def test_a_rejected_api_call_logs_one_line_not_a_traceback(served: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    import gradio as gr
+
+    with caplog.at_level(logging.INFO, logger="zgqa.app"), pytest.raises(gr.Error) as rejected:
+        app.ask("   ")
+    assert rejected.value.print_exception is False  # Gradio prints no traceback for it
+    said = [r.getMessage() for r in caplog.records if r.name == "zgqa.app"]
+    assert len(said) == 1 and said[0].startswith("rejected an ask: The question is empty")
