@@ -212,3 +212,21 @@ def test_an_index_folder_with_url_characters_keeps_its_records_inside_it(tmp_pat
         store.build(load(settings.seeds))
         assert (store.folder / "records.sqlite").is_file()
     assert not any(p.name.startswith(("a", "x", "with")) and p.name != name for p in tmp_path.iterdir())
+
+
+def test_a_word_file_that_unpacks_to_gigabytes_is_skipped_before_it_is_unpacked(seeds_copy: Path) -> None:
+    import io
+    import time
+    import zipfile
+
+    from vectorstore.formats import MAX_UNPACKED
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as bomb:
+        bomb.writestr("word/document.xml", b"\0" * (MAX_UNPACKED + 1_000_000))
+    (seeds_copy / "bomb.docx").write_bytes(packed.getvalue())
+    assert len(packed.getvalue()) < 1_000_000
+    started = time.perf_counter()
+    corpus = load(seeds_copy)
+    why = {s.source: s.reason for s in corpus.skipped}
+    assert "zip bomb" in why["bomb.docx"] and time.perf_counter() - started < 60
