@@ -28,7 +28,6 @@ def hardening(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterat
     yield from _folders(settings, work, row)
     yield from _builds(settings, work, row)
     yield _rebuild_followed(settings, work, row)
-    yield _uploads(settings, work, row)
 
 
 def _said(call: Callable[[], object]) -> tuple[str, str]:
@@ -165,17 +164,14 @@ def _rebuild_followed(settings: Settings, work: Path, row: Callable[..., Any]) -
                f"before: {before} after (next question, no restart): {after}", "7.1%" in before and "7.3%" in after)
 
 
-def _uploads(settings: Settings, work: Path, row: Callable[..., Any]) -> Any:
-    from benchmarks.servers import serve_app
-
+def upload_status(url: str) -> int:
+    """The HTTP status of a file posted to Gradio's upload route (the app takes no files: 404)."""
     body = b'--x\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\nhello\r\n--x--\r\n'
-    with serve_app(settings, work / "app.log") as url:
-        request = urllib.request.Request(url.rstrip("/") + "/gradio_api/upload", data=body, method="POST",
-                                         headers={"Content-Type": "multipart/form-data; boundary=x"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as got:
-                status = got.status
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-            exc.close()
-    return row("hardening", "POST /gradio_api/upload (the app takes no files)", f"HTTP {status}", status == 404)
+    request = urllib.request.Request(url.rstrip("/") + "/gradio_api/upload", data=body, method="POST",
+                                     headers={"Content-Type": "multipart/form-data; boundary=x"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as got:
+            return int(got.status)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return exc.code

@@ -377,6 +377,11 @@ def security(settings: Settings, work: Path) -> Iterator[Row]:
         yield Row("security", "the app with ZGQA_USER/ZGQA_PASSWORD: a client without, then with the login",
                   f"without: {without}; with: {answer['text']}",
                   without.startswith("refused") and GDP_FIGURE in answer["text"])
+        from benchmarks.hardening import upload_status
+
+        status = upload_status(url)
+        yield Row("security", "POST /gradio_api/upload (the app takes no files), no login given", f"HTTP {status}",
+                  status == 404)
         big = b'{"data": ["' + b"x" * (MAX_BODY + 1) + b'"]}'
         statuses = [post_status(url, big, chunked=c) for c in (False, True)]
         yield Row("security", f"a request body over {MAX_BODY // 1_000_000} MB, with and without Content-Length",
