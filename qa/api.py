@@ -130,14 +130,14 @@ def ask(
     asked = engine.rewrite(question)
     earlier = tuple(engine.rewrite(h) for h in past)
     turn = understand_turn(asked, earlier)
-    if year is not None and not understand(turn.question).years:
+    query = understand(turn.question)
+    if year is not None and not query.years:
         # The filter says which year the figures are about; the question is read as naming it.
-        named = f"In {year}, {turn.question}" if understand(turn.question).lang == "en" else f"{year}年{turn.question}"
+        named = f"In {year}, {turn.question}" if query.lang == "en" else f"{year}年{turn.question}"
         turn = replace(turn, question=named, rewritten=True)
     generator = generator or GeneratorSettings.from_env()
     if year is None and source is None:
         # Trends and targets against results are read from the figures table, not composed.
-        query = understand(turn.question)
         figures = series.answer(query, engine.index, turn.language or query.lang)
         if figures is not None:
             rewritten = turn.rewritten or (turn.question != question and turn.question != normalize(question))

@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from qa import glossary
 from qa.answer import english_label, verified
 from qa.matching import question_words
 from qa.question import Query
@@ -63,7 +64,6 @@ SAME_INDICATOR = 0.8
 MIN_MATCH = 0.25
 # At most this many target-versus-result pairs in an answer about a year's targets as a whole.
 MAX_PAIRS = 8
-_ALIASES = {"GDP": "地区生产总值", "经济总量": "地区生产总值", "生产总值": "地区生产总值"}
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,6 @@ def scores(query: Query, index: Index, table: Sequence[Figure], floor: float = M
     words = question_words(query, index.vocabulary)
     if not words.total:
         return []
-    aliased = {name for alias, name in _ALIASES.items() if alias.lower() in query.normalized.lower()}
     scored: list[tuple[float, Figure]] = []
     cache: dict[str, float] = {}
     for row in table:
@@ -122,8 +121,6 @@ def scores(query: Query, index: Index, table: Sequence[Figure], floor: float = M
         if key not in cache:
             credit = words.credit(f"{row.quote} {row.canonical} {' '.join(CANONICAL.get(row.canonical, ()))}")
             cache[key] = sum(words.weights[w] * c for w, c in credit.items()) / words.total
-            if row.canonical in aliased:
-                cache[key] += 0.5
         if cache[key] >= floor and cache[key] > 0:
             scored.append((cache[key], row))
     scored.sort(key=lambda pair: -pair[0])
@@ -209,7 +206,10 @@ def _met(query: Query, index: Index, table: Sequence[Figure], language: str) -> 
                 if result is not None and len(pairs) < MAX_PAIRS:
                     pairs.append((target, result))
     else:
-        scored = [(s, r) for s, r in scores(query, index, table) if r.years[0] == r.years[1] and _suits(query, r)]
+        # Scored once: the figures listed beside a pair need only hold some word of the question.
+        every = scores(query, index, table, floor=0.0)
+        held = {id(r) for _, r in every}
+        scored = [(s, r) for s, r in every if s >= MIN_MATCH and r.years[0] == r.years[1] and _suits(query, r)]
         for year in years:
             targets = [r for _, r in scored if _tense(r) == "target" and r.years[0] == year]
             if not targets:
@@ -226,7 +226,6 @@ def _met(query: Query, index: Index, table: Sequence[Figure], language: str) -> 
             pairs.append((target, result))
             if result is not None and _LISTING.search(query.normalized):
                 # "国家级几个、省级几个？": the figures listed right after each, when the question names them.
-                held = {id(r) for _, r in scores(query, index, table, floor=0.0)}
                 more = zip(_next_of(target, table, held), _next_of(result, table, held), strict=False)
                 pairs.extend((t, r) for t, r in more if t.unit == r.unit)
     if any(result is None for _, result in pairs):
@@ -399,6 +398,7 @@ def _verdict(target: Figure, result: Figure, marks: tuple[int, int], language: s
 def rows_for(indicator: str | None, table: Sequence[Figure]) -> list[Figure]:
     """The rows whose indicator or canonical name holds `indicator` (all rows when None), by year."""
     wanted = (indicator or "").replace(" ", "")
-    wanted = _ALIASES.get(wanted.upper(), wanted)
-    rows = [r for r in table if not wanted or wanted in r.indicator or wanted == r.canonical]
+    # English names ("GDP") as the reports write them, through the glossary the questions use.
+    terms = {t for group in glossary.load().groups(indicator or "") for t in group} or {wanted}
+    rows = [r for r in table if not wanted or any(t in r.indicator or t == r.canonical for t in terms)]
     return sorted(rows, key=lambda r: (r.canonical or r.indicator, r.years, r.report_year or 0, r.line))
