@@ -85,7 +85,7 @@ class Index:
         rows: dict[str, list[int]] = {}
         for rid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True):
             passage = _passage(chunk_from_record(text, meta))
-            self.records[rid] = _Record(passage, _bigrams(text))
+            self.records[rid] = _Record(passage, bigrams(text))
             searched.append(lexical_text(passage.section, text))
             if self.sentences is not None:
                 rows[rid] = [self.sentences.row[t] for t in split(text) if t in self.sentences.row]
@@ -315,7 +315,7 @@ def defines(term: str, query: Query) -> bool:
     return core in question or bare in query.normalized or any(q in core for q in query.quoted if len(q) >= 2)
 
 
-def _bigrams(text: str) -> frozenset[str]:
+def bigrams(text: str) -> frozenset[str]:
     chars = re.sub(r"\s+", "", text)
     return frozenset(chars[i : i + 2] for i in range(len(chars) - 1))
 

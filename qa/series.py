@@ -25,7 +25,7 @@ from qa import glossary
 from qa.answer import english_label, verified
 from qa.matching import question_words
 from qa.question import Query
-from qa.retrieval import Index
+from qa.retrieval import Index, bigrams
 from qa.types import Answer, Citation, Passage
 from vectorstore.figures import CANONICAL, Figure
 
@@ -154,7 +154,7 @@ def _in_years(query: Query, row: Figure) -> bool:
     if "报告" in query.normalized and row.report_year in years:
         return True
     first, last = row.years
-    return any(first <= y <= last for y in years) and (first == last or last - first >= 1)
+    return any(first <= y <= last for y in years)
 
 
 def _trend(query: Query, index: Index, table: Sequence[Figure], language: str) -> Answer | None:
@@ -246,12 +246,8 @@ def _next_of(row: Figure, table: Sequence[Figure], held: set[int]) -> list[Figur
 
 def _shared(target: Figure, result: Figure) -> float:
     """The share of the shorter indicator's character pairs the other one holds."""
-    a, b = _pairs(target.indicator), _pairs(result.indicator)
+    a, b = bigrams(target.indicator), bigrams(result.indicator)
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
-
-
-def _pairs(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
 def _same(target: Figure, result: Figure) -> bool:
