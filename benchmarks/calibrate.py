@@ -113,12 +113,16 @@ def fit(
                 return False
         return True
 
-    best, cost = 0.5, float("inf")
+    best, cost = None, float("inf")
     for threshold in np.arange(0.05, 0.951, 0.01):
         refusals = float(np.mean(p[labels == 1] < threshold))
         here = refusals + false_answer_cost * float(np.mean(p[labels == 0] >= threshold))
         if here < cost - 1e-9 and keeps_contract(float(threshold)):
             best, cost = float(threshold), here
+    if best is None:
+        # No threshold keeps the older files within their tests' thresholds: a fit that ships anyway
+        # would fail them, so say so instead of shipping a default.
+        raise ValueError(f"no threshold keeps {', '.join(CONTRACT)} within their tests' thresholds")
     curve = [(round(float(t), 2), float(np.mean(p[labels == 1] < t)), float(np.mean(p[labels == 0] >= t)))
              for t in np.arange(0.05, 0.951, 0.05)]
     cv = {

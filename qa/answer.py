@@ -91,6 +91,7 @@ _LIST = re.compile(
     re.IGNORECASE,
 )
 _GOES_ON = re.compile(r"^(?:[二三四五六七八九十]是|（[二三四五六七八九十]）|第[二三四五六七八九十]|[2-9][.、])")
+_FIRST_ITEM = re.compile(r"^(?:一是|（一）|第一[，、是]|1[.、])")
 LIST_CHARS = 300
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -392,8 +393,11 @@ def _enumeration(passage: Passage, window: _Window) -> _Window:
     if at is None:
         return window
     text = sentences[at].strip()
-    for following in sentences[at + 1 :]:
-        announced = text.rstrip("。；;").endswith(("：", ":")) or "包括" in text
+    for n, following in enumerate(sentences[at + 1 :]):
+        # A sentence followed by the list's first item ("…六个新突破。一是…") announces it too.
+        announced = text.rstrip("。；;").endswith(("：", ":")) or "包括" in text or (
+            n == 0 and bool(_FIRST_ITEM.match(following.strip()))
+        )
         if not (_GOES_ON.match(following.strip()) or announced) or len(text) + len(following) > LIST_CHARS:
             break
         text += following.strip()

@@ -40,7 +40,7 @@ NEW = re.compile(r"新|\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
 GROWTH_ASKED = re.compile(r"增长|增速|增幅|\bgr[oe]w|\bgrowth|\bincrease|\brise|\brose", re.IGNORECASE)
 AVERAGE = re.compile(r"年均|平均|\baverage|\bper year|\bannual(?:ly)?\b|\beach year", re.IGNORECASE)
 ASKS_FIGURE = re.compile(
-    r"多少|几|比例|比重|占比|率|增长|增速|规模|排名|第几|总额|总量|金额|数量|人数|户数|哪一年|哪年|何时|什么时候|"
+    r"多少|(?<!哪)几|比例|比重|占比|率|增长|增速|规模|排名|第几|总额|总量|金额|数量|人数|户数|哪一年|哪年|何时|什么时候|"
     r"\b(?:how many|how much|how fast|what share|what percentage|percent|rate|growth|grow|rank|number|amount|"
     r"when|which year)\b|"
     # "What was Zigong's population?" asks for a figure as surely as "多少": English names the quantity.

@@ -187,3 +187,20 @@ def test_a_figure_of_another_kind_is_not_given_for_the_one_asked(opened_index: A
 def test_a_question_about_what_was_added_gets_the_added_count(opened_index: Any) -> None:
     answer = _ask(opened_index, "2024年自贡新增规模以上工业企业多少户？")
     assert answer.found and "新增规模以上工业企业34户" in answer.text
+
+
+def test_which_kinds_is_a_list_question_not_a_count(opened_index: Any) -> None:
+    # "哪几类" asks which, not how many: the enumeration answers though it holds no digit.
+    answer = _ask(opened_index, "2024年计划提出要培育一批哪几类县？")
+    assert answer.found and "制造业先进县" in answer.text and "百亿主导产业县" in answer.text
+
+
+def test_a_sentence_followed_by_the_first_item_announces_the_list() -> None:
+    from qa.answer import _enumeration, _Window
+
+    text = "关键要推动实现两个新突破。一是在融入双城经济圈建设上取得新突破。二是在建设现代产业城市上取得新突破。另起一事。"
+    passage = Passage("c1", "001.txt", "t", 2021, "work_report", "2021年政府工作报告", text, 1, 3, 1.0)
+    first = "关键要推动实现两个新突破。"
+    window = _Window(passage=0, text=first, covered=frozenset({"新突破"}), score=1.0, sentence=first)
+    listed = _enumeration(passage, window).text
+    assert "一是在融入双城经济圈" in listed and "二是在建设现代产业城市" in listed and "另起一事" not in listed
