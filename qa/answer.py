@@ -172,9 +172,13 @@ class Composer:
         names of the question the reports never mention."""
         words = words or question_words(query, self.index.vocabulary)
         names = words.unknown_names()
-        sims = self.index.similarities(query)
+        # The dictionary's words for an English question help choose the clause; the decision weighs
+        # the clause against the question's own words and glossary terms only.
+        hinted = self.index.hinted(query)
+        choosing = words if hinted is query else question_words(hinted, self.index.vocabulary)
+        sims = self.index.similarities(hinted)
         windows = [
-            w for w in self._choose(query, passages, words, sims) if _speaks_for(query, passages[w.passage], w)
+            w for w in self._choose(hinted, passages, choosing, sims) if _speaks_for(query, passages[w.passage], w)
         ]
         if windows and _LIST.search(query.normalized) and not query.is_comparison:
             windows = [_enumeration(passages[windows[0].passage], windows[0]), *windows[1:]]
@@ -194,7 +198,7 @@ class Composer:
         dense = max((sims.get(w.sentence.strip(), 0.0) for w in windows), default=0.0)
         best = max(sims.values(), default=0.0)
         return {
-            "coverage": sum(words.weights[t] for t in covered) / words.total if words.total else 0.0,
+            "coverage": sum(words.weights.get(t, 0.0) for t in covered) / words.total if words.total else 0.0,
             "dense": dense,
             "dense_margin": dense - best if windows else -1.0,
             "gives": float(bool(windows) and asked.gives_what_is_asked(query, passages, list(windows))),

@@ -32,20 +32,33 @@ class Glossary:
 
     def groups(self, text: str) -> list[tuple[str, ...]]:
         """For each glossary phrase in `text`, its Chinese terms: alternatives for one idea."""
+        found: list[tuple[str, ...]] = []
+        for terms in self._read(text)[0]:
+            if terms not in found:
+                found.append(terms)
+        return found
+
+    def uncovered(self, text: str) -> list[list[str]]:
+        """The runs of words of `text` that no glossary phrase covers, in order."""
+        return self._read(text)[1]
+
+    def _read(self, text: str) -> tuple[list[tuple[str, ...]], list[list[str]]]:
         words = [_base(w) for w in _WORD.findall(text.lower())]
         found: list[tuple[str, ...]] = []
+        runs: list[list[str]] = [[]]
         i = 0
         while i < len(words):
             for n in range(min(self.longest, len(words) - i), 0, -1):
                 terms = self._lookup(tuple(words[i : i + n]))
                 if terms:
-                    if terms not in found:
-                        found.append(terms)
+                    found.append(terms)
+                    runs.append([])
                     i += n
                     break
             else:
+                runs[-1].append(words[i])
                 i += 1
-        return found
+        return found, [run for run in runs if run]
 
     def _lookup(self, phrase: tuple[str, ...]) -> tuple[str, ...] | None:
         hit = self.entries.get(phrase)

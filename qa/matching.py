@@ -43,7 +43,7 @@ _REPHRASE: dict[str, tuple[str, ...]] = {
 # "游客量", "企业数": a thing the reports name, counted; the thing itself is the word to look for.
 _COUNT_SUFFIX = ("数量", "总量", "总数", "人数", "量", "数")
 # "三份", "两年", "哪三项": how many things the question asks about, not what about.
-_COUNTING = re.compile(r"^[哪一二三四五六七八九十两几]+[份个年项次位条种家批大]?$")
+_COUNTING = re.compile(r"^[哪一二三四五六七八九十两几]+[份个年项次位条种家批大类所座户件名场点]?$")
 _YEAR_WORD = re.compile(r"^(?:19|20)\d\d$")
 # A figure of an English question, not an ordinal ("13th").
 _EN_FIGURE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")

@@ -75,6 +75,9 @@ class Query:
     wants_definition: bool
     quoted: tuple[str, ...]  # terms in quotation marks
     groups: tuple[tuple[str, ...], ...]  # for each English glossary phrase, its Chinese terms
+    # whether `groups` also holds the dictionary's report words for English words the glossary lacks
+    # (`qa.retrieval.Index.hinted`)
+    hinted: bool = False
 
     @property
     def expansions(self) -> tuple[str, ...]:

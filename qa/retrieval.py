@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from qa.dictionary import Dictionary, of_vocabulary
 from qa.matching import Vocabulary, best_sentence, question_words
 from qa.question import Query, understand
 from qa.types import NEWS, Passage, Source
@@ -118,6 +120,7 @@ class Index:
         if k < 1:
             raise ZgqaError(f"k must be at least 1, not {k}.")
         allowed = self._allowed(year, source)
+        query = self.hinted(query)
         fused = self._fused(query, allowed)
         if query.wants_result_too and not query.is_comparison:
             # The target is in the plan of its year, the result in the next year's review: both halves
@@ -129,6 +132,18 @@ class Index:
             return self._top(self._ranked(query, fused, self.preferred(query)), k)
         merged = _alternate([self._top(self._for_year(query, fused, y), k) for y in query.years], k)
         return merged if len(merged) >= k else _fill(merged, self._top(self._ranked(query, fused, ()), k), k)
+
+    def hinted(self, query: Query) -> Query:
+        """An English question with the report words the dictionary gives for its words the glossary
+        does not know (`qa.dictionary`), as more groups of alternatives; any other question as it is."""
+        if query.lang != "en" or query.hinted:
+            return query
+        return replace(query, groups=(*query.groups, *self.dictionary.hints(query.normalized)), hinted=True)
+
+    @cached_property
+    def dictionary(self) -> Dictionary:
+        """CC-CEDICT reversed over the reports' words: read on the first English question."""
+        return of_vocabulary(self.vocabulary)
 
     def preferred(self, query: Query) -> tuple[int, ...]:
         """The reports likely to hold the answer, most likely first: for a question naming no year,
