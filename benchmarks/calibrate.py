@@ -28,6 +28,7 @@ FIT = (
     "eval_qa_refusals.jsonl",
     "eval_qa_bank_tune.jsonl",
     "eval_qa_bank_tune2.jsonl",
+    "eval_qa_basic.jsonl",
 )
 # A figure that answers another question is the worst failure, a refusal next to the answer the
 # second worst: the threshold minimizes false refusals + this times false answers (cross-validated).

@@ -209,9 +209,6 @@ class Composer:
             "tense_mismatch": float(
                 bool(windows) and all(asked.mismatched(query, passages[w.passage], w) for w in windows)
             ),
-            "year_named": float(bool(query.years) and any(
-                str(y) in f"{w.sentence}{passages[w.passage].section.split(' › ', 1)[-1]}" for w in windows
-                for y in query.years)),
         }
 
     # -- choosing ------------------------------------------------------------------------------

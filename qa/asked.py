@@ -36,6 +36,13 @@ class Quoted(Protocol):
 AIMED = re.compile(r"目标|预期|计划|力争|左右|以上|确保|任务")
 # A clause counting what was added ("新增规模以上工业企业34户", "全年新培育…企业31户"), not what there is.
 ADDED = re.compile(r"(?:全年|当年|今年|\d{4}年)?(?:累计)?新(?:增|建|引进|培育|签约|开工|认定|招引|入规|投产|落地)")
+# A figure stating a change ("提高50元/月", "增加3万人"), and a question asking for one.
+CHANGED = re.compile(r"(?:提高|增加|增长|上涨|提升|下降|降低|减少|增收|减轻)(?:了)?")
+CHANGE_ASKED = re.compile(
+    r"提高|增加|增长|上涨|提升|下降|降低|减少|增收|减轻|涨|降|多了|少了|变化|\b(?:increase|rise|rose|grow|grew|fall|fell|"
+    r"drop|cut|more|less|change)",
+    re.IGNORECASE,
+)
 NEW = re.compile(r"新|\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
 GROWTH_ASKED = re.compile(r"增长|增速|增幅|\bgr[oe]w|\bgrowth|\bincrease|\brise|\brose", re.IGNORECASE)
 AVERAGE = re.compile(r"年均|平均|\baverage|\bper year|\bannual(?:ly)?\b|\beach year", re.IGNORECASE)
@@ -58,13 +65,15 @@ RATE = re.compile(
 LEVEL = re.compile(r"\d[\d.]*\s*(?!个百分点)[万亿千百]?[\u4e00-\u9fff]")
 # A figure, in digits or in words ("居全省第二", "三个").
 FIGURE = re.compile(r"\d|第[一二三四五六七八九十]+|[一二三四五六七八九十两]+[个户家所项倍成位]")
-# The unit a question asks its figure in: "多少元", "多少万人", "几个".
+# The unit a question asks its figure in: "多少元", "多少万人", "几个" (not "几个百分点", a rate; not
+# "哪几个", "第几个").
 UNIT = re.compile(
-    r"(?:多少|几)[亿万千百]?(钱|元|户|人次|人|个|家|所|辆|天|吨|亩|列|件|套|岁|公里|平方公里|项|座|条|名|台|头|倍|次|"
+    r"(?:多少|(?<![哪第])几)[亿万千百]?(钱|元|户|人次|人|个(?!百分点)|家|所|辆|天|吨|亩|列|件|套|岁|公里|平方公里|项|座|条|名|台|头|倍|次|"
     r"间|张|场|批|千瓦|立方米)"
 )
 HOW_MANY = re.compile(r"\bhow many ([a-z-]+(?: [a-z-]+)?)", re.IGNORECASE)
 DIGIT = re.compile(r"\d")
+YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?:年|-|—|–|至|到)")
 WHEN = re.compile(r"哪一年|哪年|何时|什么时候|\bwhen\b|\bwhich year\b|\bwhat year\b", re.IGNORECASE)
 def missing(words: QuestionWords, windows: Sequence[Quoted]) -> float:
     """The weightiest word of the question that the reports use but the chosen clauses lack, as a share
@@ -110,7 +119,9 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
     if all(passages[w.passage].term for w in windows):
         return ok  # a definition answers in words
     text = "".join(w.text for w in windows)
-    ok["figure"] = not (ASKS_FIGURE.search(query.normalized) and not FIGURE.search(text))
+    # A year ("刚刚过去的2020年，是极不平凡的一年") is no figure, unless the question asks when.
+    figures = text if WHEN.search(query.normalized) else YEAR.sub("", text)
+    ok["figure"] = not (ASKS_FIGURE.search(query.normalized) and not FIGURE.search(figures))
     if WHEN.search(query.normalized):
         context = "".join(w.sentence + passages[w.passage].section.split(" › ", 1)[-1] for w in windows)
         ok["when"] = bool(re.search(r"(?:19|20)\d\d", context))
@@ -122,6 +133,10 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
         ok["unit"] = bool(counts) and (
             bool(NEW.search(query.search_text)) or not all(ADDED.match(seg.strip()) for seg in counts)
         )
+        # "提高50元" says by how much a standard rose, not what it is ("标准是多少元").
+        if not CHANGE_ASKED.search(query.search_text):
+            change = re.compile(rf"{CHANGED.pattern}\s*{amount.pattern}")
+            ok["unit"] = ok["unit"] and not all(change.search(seg) for seg in counts)
     ok["aim"] = not query.wants_target or any(
         tense(passages[w.passage]) != "review" or bool(AIMED.search(w.sentence or w.text)) for w in windows
     )

@@ -35,7 +35,6 @@ FEATURES = (
     "missing",  # the weightiest question word the reports use but the clauses lack, as a share of all
     "english",  # 1 for a question in English (its words reach the reports through the glossary)
     "tense_mismatch",  # 1 when a result is asked and the clauses state an aim, or the reverse
-    "year_named",  # 1 when the question names a year and the clauses or their heading name it too
 )
 
 

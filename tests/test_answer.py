@@ -204,3 +204,23 @@ def test_a_sentence_followed_by_the_first_item_announces_the_list() -> None:
     window = _Window(passage=0, text=first, covered=frozenset({"新突破"}), score=1.0, sentence=first)
     listed = _enumeration(passage, window).text
     assert "一是在融入双城经济圈" in listed and "二是在建设现代产业城市" in listed and "另起一事" not in listed
+
+
+def test_a_year_is_no_figure_and_a_rise_is_no_level() -> None:
+    from qa import asked
+    from qa.answer import _Window
+
+    def checks(question: str, clause: str) -> dict[str, bool]:
+        passage = Passage("c1", "001.txt", "t", 2021, "work_report", "2021年政府工作报告 › 一、2020年工作回顾", clause, 1, 2, 1.0)
+        window = _Window(passage=0, text=clause, covered=frozenset(), score=1.0, sentence=clause)
+        return asked.checks(understand(question), [passage], [window])
+
+    # "刚刚过去的2020年" holds no figure of how much was given; a question asking when is answered by it.
+    assert not checks("疫情那年自贡给创业的人发了多少补贴？", "刚刚过去的2020年，是极不平凡的一年。")["figure"]
+    assert checks("自贡哪一年开始举办灯会？", "2020年，自贡灯会成功举办。")["figure"]
+    # "提高50元/月" says by how much the standard rose, not what it is; asked how much it rose, it answers.
+    rise = "城乡居民基本生活最低保障标准分别提高50元/月、40元/月。"
+    assert not checks("自贡城乡居民最低生活保障标准是每月多少元？", rise)["unit"]
+    assert checks("自贡城乡居民最低生活保障标准提高了多少元？", rise)["unit"]
+    # "几个百分点" asks for a rate, not for a count of 个.
+    assert checks("自贡2024年城镇居民收入增长几个百分点？", "城镇居民人均可支配收入增长5.4%，")["unit"]

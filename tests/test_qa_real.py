@@ -24,7 +24,7 @@ pytestmark = pytest.mark.model
 def scored(real_index: Settings) -> dict[str, evaluation.Report]:
     """Every fixture file scored once through the public API."""
     reports = {}
-    for name in ("eval_qa_dev", "eval_qa_extra", "eval_qa_refusals"):
+    for name in ("eval_qa_dev", "eval_qa_extra", "eval_qa_refusals", "eval_qa_basic"):
         questions = evaluation.load_questions(FIXTURES / f"{name}.jsonl", SEEDS)
         reports[name] = evaluation.evaluate(
             questions, lambda q: qa.retrieve(q, settings=real_index), lambda q: qa.ask(q, settings=real_index)
@@ -43,6 +43,19 @@ def test_the_question_files_meet_the_targets(scored: dict[str, evaluation.Report
     assert s["citation_hit"] >= 0.95, report
     assert s["refusal_accuracy"] == 1.0, report  # every unanswerable question refused
     assert s["false_refusals"] <= 1, report
+
+
+def test_the_plainest_question_of_each_headline_figure_gets_it(scored: dict[str, evaluation.Report]) -> None:
+    # One indicator, one year ("2020年自贡地区生产总值增长多少？"), generated from the figures table.
+    s = scored["eval_qa_basic"].summary()
+    assert s["n"] >= 20 and s["fact_recall"] >= 0.9, scored["eval_qa_basic"].table()
+
+
+def test_the_plain_questions_are_what_the_figures_table_gives(real_index: Settings) -> None:
+    from benchmarks.basic_questions import questions
+
+    written = [json.loads(line) for line in (FIXTURES / "eval_qa_basic.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert written == questions(qa.figures(settings=real_index))
 
 
 def test_questions_whose_words_are_in_the_reports_but_whose_answer_is_not_are_refused(
