@@ -466,8 +466,10 @@ def _sentence(
     if about is not None and window.year is None and not _YEAR.search(body):
         # A question naming no year gets the year the figure is about, from the report's own part
         # ("据2025年政府工作报告，2024年，…"): the latest figure is still one year's figure.
-        named = f"In {about}, " if language == "en" else f"{about}年，"
-        dated = sentence.replace(body, f"{named}{body}", 1) if language != "en" else f"{named}{sentence}"
+        if language == "en":  # "According to the 2025 government work report, in 2024: “…”."
+            dated = sentence.replace(": “", f", in {about}: “", 1)
+        else:
+            dated = sentence.replace(body, f"{about}年，{body}", 1)
         sentence = dated if verified(dated, passage) else sentence
     if window.year is not None and not query.named_reports:
         labelled = f"{year_label}{sentence}"

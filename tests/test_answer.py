@@ -144,6 +144,9 @@ def test_an_english_question_gets_its_frame_in_english_and_its_quotation_in_chin
     assert english.language == "en" and english.citations[0].support
     refused = Composer(opened_index).compose(understand("2024年自贡市最低工资标准是多少？"), [], language="en")
     assert refused.text.startswith("The reports do not contain this.") and not refused.found
+    # A question naming no year is told the year the figure is about, inside the English frame.
+    yearless = _ask(opened_index, "How much did Zigong's primary industry value added grow?")
+    assert yearless.text == "According to the 2025 government work report, in 2024: “第一产业增加值增长2.6%”.[1]"
 
 
 @pytest.mark.parametrize("question", ["<img src=x onerror=alert(1)>", "<script>alert(2)</script>", "1", "2024"])
