@@ -37,10 +37,10 @@ AIMED = re.compile(r"目标|预期|计划|力争|左右|以上|确保|任务")
 # A clause counting what was added ("新增规模以上工业企业34户", "全年新培育…企业31户"), not what there is.
 ADDED = re.compile(r"(?:全年|当年|今年|\d{4}年)?(?:累计)?新(?:增|建|引进|培育|签约|开工|认定|招引|入规|投产|落地)")
 # A figure stating a change ("提高50元/月", "增加3万人"), and a question asking for one.
-CHANGED = re.compile(r"(?:提高|增加|增长|上涨|提升|下降|降低|减少|增收|减轻)(?:了)?")
+_CHANGE = "提高|增加|增长|上涨|提升|下降|降低|减少|增收|减轻"
+CHANGED = re.compile(rf"(?:{_CHANGE})了?")
 CHANGE_ASKED = re.compile(
-    r"提高|增加|增长|上涨|提升|下降|降低|减少|增收|减轻|涨|降|多了|少了|变化|\b(?:increase|rise|rose|grow|grew|fall|fell|"
-    r"drop|cut|more|less|change)",
+    rf"{_CHANGE}|涨|降|多了|少了|变化|\b(?:increase|rise|rose|grow|grew|fall|fell|drop|cut|more|less|change)",
     re.IGNORECASE,
 )
 NEW = re.compile(r"新|\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
