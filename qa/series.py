@@ -3,6 +3,10 @@ target against its result, each figure quoted from its report and cited.
 
 - A trend question (`历年`, `分别`, `变化`, `over the years`, or two or more years) gets one cited
   sentence per year the reports give the indicator for.
+- A question naming no year ("自贡第一产业增加值增长了多少？") gets the latest year the reports give the
+  indicator for first, then the older ones, each from its report: when every weighed word of the
+  question is in the row, the row passes the checks any answer passes (`qa.asked.checks`), and the
+  newest figure is one year's (a period's may be a sum: the passages decide then).
 - A target-versus-result question (`目标…实际`, `完成得怎么样`, `was the target met`) gets the aim,
   the result, and, when both are numbers in the same unit, whether the result met, exceeded or
   missed it: computed here, never guessed. An aim that is not a number is quoted, not judged.
@@ -21,7 +25,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa import glossary
+from qa import asked, glossary
 from qa.answer import english_label, verified
 from qa.matching import question_words
 from qa.question import Query
@@ -64,6 +68,10 @@ SAME_INDICATOR = 0.8
 MIN_MATCH = 0.25
 # At most this many target-versus-result pairs in an answer about a year's targets as a whole.
 MAX_PAIRS = 8
+# A question naming no year is read from the table only when the rows hold all of its weighed words.
+WHOLE = 0.999
+# ... and gets at most this many years, the latest first.
+MAX_YEARS = 4
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,18 @@ def answer(query: Query, index: Index, language: str) -> Answer | None:
         return _met(query, index, table, language)
     if asks_trend(query):
         return _trend(query, index, table, language)
+    if asks_yearless(query):
+        return _latest(query, index, table, language)
     return None
+
+
+def asks_yearless(query: Query) -> bool:
+    """A figure asked for with no year, report or period named: "自贡的地区生产总值是多少？"."""
+    text = query.normalized
+    return (
+        not query.years and not query.named_reports and not _PERIOD.search(text) and not _times(query)
+        and bool(asked.ASKS_FIGURE.search(text)) and not asked.WHEN.search(text)
+    )
 
 
 def matching(query: Query, index: Index, table: Sequence[Figure]) -> list[tuple[float, Figure]]:
@@ -182,6 +201,37 @@ def _trend(query: Query, index: Index, table: Sequence[Figure], language: str) -
         else ("The reports give this one year only." if language == "en" else "报告中只有这一年的数字。")
     )
     return _compose(query, index, chosen, [], language, note)
+
+
+@dataclass(frozen=True)
+class _Quote:
+    """A row's words as a chosen clause of its passage, for the checks every answer passes."""
+
+    passage: int
+    text: str
+    sentence: str
+
+
+def _latest(query: Query, index: Index, table: Sequence[Figure], language: str) -> Answer | None:
+    """The latest year's figure first, then the older years', for a question naming no year."""
+    wanted = "target" if query.wants_target else "result"
+    level = not asked.RATE.search(query.normalized)
+    averaged = bool(asked.AVERAGE.search(query.normalized))
+    per_year: dict[str, Figure] = {}
+    for _, row in scores(query, index, table, floor=WHOLE):
+        if (not _suits(query, row) or _tense(row) != wanted or (row.kind == "average") != averaged
+                or (level and (row.growth or row.unit in ("%", "个百分点")))):
+            continue
+        record = index.records_by_chunk.get(row.chunk_id)
+        if record is None or not asked.gives_what_is_asked(query, [record.passage], [_Quote(0, row.quote, row.quote)]):
+            continue
+        per_year.setdefault(row.year, row)  # best first: the first row of a year is kept
+    chosen = sorted(per_year.values(), key=lambda r: (r.years[1], r.years[0], r.report_year or 0), reverse=True)
+    # A period's figure ("五年间：社会消费品零售总额583亿元") may be its last year's level or a sum: when
+    # it is the newest, the passages (whose sections say which year they review) are the better judge.
+    if not chosen or chosen[0].years[0] != chosen[0].years[1]:
+        return None
+    return _compose(query, index, [r for r in chosen if r.years[0] == r.years[1]][:MAX_YEARS], [], language, "")
 
 
 def _tense(row: Figure) -> str:

@@ -187,6 +187,25 @@ def test_a_years_targets_as_a_whole_are_listed_with_their_results(opened_index: 
     _cited_numbers_hold(answer)
 
 
+@pytest.mark.parametrize("question", ["自贡的粮食产量是多少？", "自贡最新的粮食产量是多少？"])
+def test_a_question_naming_no_year_gets_the_latest_year_first_then_the_older_ones(
+    opened_index: Any, question: str
+) -> None:
+    answer = series_answer(understand(question), opened_index, "zh")
+    assert answer is not None and answer.found
+    latest, older = answer.text.index("2024年：粮食产量145.1万吨。[1]"), answer.text.index("2020年：粮食产量达140.8万吨")
+    assert answer.text.startswith("据2025年政府工作报告，") and latest < older
+    assert [c.source[:3] for c in answer.citations] == ["000", "001"]
+    _cited_numbers_hold(answer)
+
+
+def test_a_question_naming_no_year_is_left_to_the_passages_when_no_row_answers_it(opened_index: Any) -> None:
+    # "4条城区高速公路连接线" sits beside 机场 but counts no 座; the newest retail figure is the
+    # five-year review's, which the table cannot date to one year.
+    for question in ("自贡有几座机场？", "自贡社会消费品零售总额是多少？", "自贡的地区生产总值是多少元一吨？"):
+        assert series_answer(understand(question), opened_index, "zh") is None, question
+
+
 def test_an_indicator_the_reports_never_state_is_not_answered_from_the_table(opened_index: Any) -> None:
     assert series_answer(understand("自贡历年的火星移民人数是多少？"), opened_index, "zh") is None
 
