@@ -80,12 +80,17 @@ CSS = """
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-!|~$])")
 _MARKER = re.compile(r"\[(\d+)\]")
+_WWW = re.compile(r"(www)\.", re.IGNORECASE)
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-!|~$])")
 
 
 def as_text(text: str) -> str:
     """`text` for a Markdown message, shown character for character: no tag, link or emphasis in it
-    does anything. (`&` first, so the entities that follow stay entities.)"""
-    return _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
+    does anything. (`&` first, so the entities that follow stay entities.) The chat's Markdown also
+    links bare addresses (`http://x`, `www.x.com`, `a@b.cn`), whatever escapes precede them: their
+    `:`, `@` and the dot after `www` are written as entities, which it shows but does not link."""
+    escaped = _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
+    return _WWW.sub(r"\1&#46;", escaped.replace(":", "&#58;").replace("@", "&#64;"))
 
 
 def answer_pieces(answer: qa.Answer, turn: int = 1) -> list[str]:
@@ -159,7 +164,40 @@ def highlighted(text: str, support: Sequence[str]) -> str:
     return "".join(out)
 
 
-Turn = tuple[list[dict[str, Any]], str, list[str], str, list[dict[str, Any]], list[str]]
+def plain_copy(answer: qa.Answer) -> str:
+    """What copying an answer gives: its text as shown, `[n]` markers kept, then its sources, one line
+    each (report › section, file: lines). Plain text: no Markdown, no escapes."""
+    english = answer.language == "en"
+    lines = [f"{'Understood as: ' if english else '理解为：'}{answer.understood}"] if answer.understood else []
+    lines += [answer.note] if answer.note else []
+    lines.append(answer.text)
+    if answer.unverified:
+        lines += ["", REMOVED, *(f"- {r}" for r in answer.unverified)]
+    if answer.citations:
+        lines += ["", "来源 · Sources:" if answer.found else "最接近的段落 · Closest passages:"]
+        lines += [f"[{c.n}] {c.title} › {c.section}, {c.where}" for c in answer.citations]
+    return "\n".join(lines)
+
+
+def _content(message: dict[str, Any]) -> str:
+    """A message's text, whether gradio hands it as a string or as a list of parts."""
+    content = message.get("content")
+    if isinstance(content, list):  # gradio's normalized form: a list of parts
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return str(content or "")
+
+
+def copied(copies: list[list[str]], data: gr.CopyData) -> str:
+    """The plain text for the chat's copy button: an answer's `plain_copy`, or any other message
+    (a question, a notice) with the Markdown escapes of `as_text` undone."""
+    value = _content({"content": data.value})
+    for shown, plain in copies:
+        if shown == value:
+            return plain
+    return html.unescape(_ESCAPED.sub(r"\1", value))
+
+
+Turn = tuple[list[dict[str, Any]], str, list[str], str, list[dict[str, Any]], list[str], list[list[str]]]
 
 
 def respond(
@@ -169,42 +207,45 @@ def respond(
     year: str,
     source: str,
     groups: list[str] | None = None,
+    copies: list[list[str]] | None = None,
 ) -> Iterator[Turn]:
     """The chat handler: shows the question, then the answer a sentence at a time, then its sources
     (added to the panel above those of earlier answers, `groups`) and the rows of the figures table
-    it rests on (for the chart and the table). Every failure ends as a message in the chat."""
+    it rests on (for the chart and the table); `copies` gets the answer's message with what copying
+    it gives (`plain_copy`). Every failure ends as a message in the chat."""
     groups = list(groups or [])
+    copies = list(copies or [])
     if not " ".join(message.split()):  # nothing asked: no empty bubble, a notice in both languages
         with warnings.catch_warnings():  # outside a request (a direct call) it is a Python warning
             warnings.simplefilter("ignore")
             gr.Warning(EMPTY_QUESTION)
-        yield chat, panel_html(groups), questions, "", [], groups
+        yield chat, panel_html(groups), questions, "", [], groups, copies
         return
     turn = 1 + sum(1 for m in chat if m.get("role") == "assistant")
     chat = [*chat, {"role": "user", "content": as_text(message)}, {"role": "assistant", "content": SEARCHING}]
     panel = panel_html(groups)
-    yield chat, panel, questions, "", [], groups
+    yield chat, panel, questions, "", [], groups, copies
     length = len(" ".join(message.split()))
     if length > MAX_QUESTION:  # said, never cut: the whole question stays in the box to shorten
         said = "⚠️ " + as_text(TOO_LONG.format(n=length, limit=MAX_QUESTION))
         chat = [*chat[:-1], {"role": "assistant", "content": said}]
-        yield chat, panel, questions, message, [], groups
+        yield chat, panel, questions, message, [], groups, copies
         return
     try:
         for step in asking(message, history=questions, year=int(year) if year else None, source=source or None):
             if isinstance(step, str):  # a model's draft, growing as it streams
                 chat = [*chat[:-1], {"role": "assistant", "content": DRAFTING + as_text(step)}]
-                yield chat, panel, questions, "", [], groups
+                yield chat, panel, questions, "", [], groups, copies
             else:
                 answer = step
     except qa.ZgqaError as e:
         chat = [*chat[:-1], {"role": "assistant", "content": f"⚠️ {as_text(str(e))}"}]
-        yield chat, panel, questions, message, [], groups
+        yield chat, panel, questions, message, [], groups, copies
         return
     except Exception:
         log.exception("answering %r failed", message)
         chat = [*chat[:-1], {"role": "assistant", "content": FAILED}]
-        yield chat, panel, questions, message, [], groups
+        yield chat, panel, questions, message, [], groups, copies
         return
     questions = [*questions, message]
     if not answer.found and (year or source):  # a refusal under a filter says the filter is on
@@ -212,9 +253,10 @@ def respond(
         answer = replace(answer, text=f"{answer.text}（已按{on}筛选 · a filter is on: {year or source}）")
     for shown in answer_pieces(answer, turn):
         chat = [*chat[:-1], {"role": "assistant", "content": shown}]  # a new list: each step is its own
-        yield chat, panel, questions, "", [], groups
+        yield chat, panel, questions, "", [], groups, copies
     groups = [*groups, sources_html(answer, turn)]
-    yield chat, panel_html(groups), questions, "", list(answer.figures), groups
+    copies = [*copies, [shown, plain_copy(answer)]]
+    yield chat, panel_html(groups), questions, "", list(answer.figures), groups, copies
 
 
 def figures_view(rows: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
@@ -322,7 +364,7 @@ def ask(
 
 
 def clear() -> Turn:
-    return [], EMPTY_PANEL, [], "", [], []
+    return [], EMPTY_PANEL, [], "", [], [], []
 
 
 def build_app() -> gr.Blocks:
@@ -387,8 +429,14 @@ def build_app() -> gr.Blocks:
         download = gr.DownloadButton("下载 CSV · Download CSV", visible=False, elem_id="zgqa-csv", size="sm")
         figures = gr.State([])
         groups = gr.State([])  # the sources of every answer so far, oldest first
-        inputs = [box, chat, questions, year, report, groups]
-        outputs = [chat, panel, questions, box, figures, groups]
+        copies = gr.State([])  # what copying each answer gives, oldest first
+        inputs = [box, chat, questions, year, report, groups, copies]
+        outputs = [chat, panel, questions, box, figures, groups, copies]
+        # The copy button puts the message's Markdown on the clipboard; this replaces it with plain text.
+        clipboard = gr.Textbox(visible=False, elem_id="zgqa-clipboard")
+        chat.copy(copied, copies, clipboard, api_visibility="private").then(
+            None, clipboard, None, js="(text) => { if (text) navigator.clipboard.writeText(text); }"
+        )
         shown = [plot, table, download]
         for event in (box.submit, send.click):
             event(

@@ -46,8 +46,25 @@ def test_text_from_users_and_reports_is_shown_as_characters_not_markup() -> None
     assert "<" not in shown and ">" not in shown  # no tag survives
     assert "&lt;img src=x onerror=alert\\(1\\)&gt;" in shown
     # Markdown syntax is escaped, so it renders as the characters typed
-    assert "\\*\\*bold\\*\\*" in shown and "\\[link\\]\\(javascript:alert\\(3\\)\\)" in shown
+    assert "\\*\\*bold\\*\\*" in shown and "\\[link\\]\\(javascript&#58;alert\\(3\\)\\)" in shown
     assert "\\`code\\`" in shown and "\\$\\$x\\$\\$" in shown
+
+
+def test_copying_gives_plain_text_an_answer_with_its_sources_a_question_as_typed() -> None:
+    import gradio as gr
+
+    answer = Answer(question="q", text="据2025年政府工作报告，全市地区生产总值增长7.1%。[1]", found=True,
+                    citations=(_citation(1, "x"),), understood="2024年自贡地区生产总值增长多少？")
+    plain = app.plain_copy(answer)
+    assert plain == (
+        "理解为：2024年自贡地区生产总值增长多少？\n据2025年政府工作报告，全市地区生产总值增长7.1%。[1]\n\n来源 · Sources:\n"
+        "[1] 自贡市人民政府2025年政府工作报告 › 2025年政府工作报告 › 2024年工作回顾, 000_9a0a210a4c556ec2.txt: lines 33–37"
+    )
+    shown = app.answer_pieces(answer)[-1]
+    copies = [[shown, plain]]
+    assert app.copied(copies, gr.CopyData(None, {"value": shown})) == plain
+    typed = "**bold** [link](http://x) a@b.cn <b>"
+    assert app.copied(copies, gr.CopyData(None, {"value": app.as_text(typed)})) == typed
 
 
 def test_each_marker_links_to_its_source_and_the_answer_grows_a_sentence_at_a_time() -> None:

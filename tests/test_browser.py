@@ -219,3 +219,28 @@ def test_examples_ask_empty_questions_add_nothing_and_long_ones_are_never_cut(ap
     assert "问题有 600 个字，最多 500 个字" in said and "600 characters" in said
     page.wait_for_function("(n) => document.querySelector('#zgqa-question textarea').value.length === n", arg=600)
     page.close()
+
+
+def test_typed_markup_stays_text_and_copying_an_answer_gives_plain_text_with_its_sources(
+    app_url: str, browser: Any
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    chat = Chat(page)
+    page.goto(app_url)
+    page.wait_for_selector("#zgqa-question textarea")
+
+    typed = "**bold** [link](http://x) www.example.com a@b.cn _it_ `code`"
+    chat.ask(typed)
+    user = page.locator("#zgqa-chat [data-testid='user']").last
+    assert user.inner_text().strip() == typed  # as typed: no emphasis, no stray backslash
+    assert user.locator("a").count() == 0  # and no link, not even to the bare addresses
+
+    chat.ask("2024年自贡地区生产总值增长多少？")
+    page.locator("#zgqa-chat .message-buttons-left button[aria-label='Copy message']").last.click()
+    page.wait_for_function("() => navigator.clipboard.readText().then(t => t.includes('来源 · Sources'))", timeout=10_000)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    answer, sources = copied.split("\n\n来源 · Sources:\n")
+    assert answer == "据2025年政府工作报告，全市地区生产总值增长7.1%。[1]"  # the [1] marker, no Markdown escapes
+    assert sources.startswith("[1] ") and "000_9a0a210a4c556ec2.txt: line" in sources and "\\" not in copied
+    context.close()
