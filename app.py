@@ -63,6 +63,8 @@ KIND_NAMES = {
     "rank": "排名 rank",
     "share": "占比 share",
 }
+# The longest quotation a hover preview shows.
+PREVIEW = 160
 # CSV files of answers' figures kept for download at once (older ones are deleted as new ones come).
 KEPT_CSV = 64
 # One request holds a core for ~50 ms; a few at once keep the queue short without thrashing 2 cores.
@@ -76,6 +78,13 @@ CSS = """
 .zgqa-passage mark { background: #fde68a; color: inherit; }
 .zgqa-sources-head { font-weight: 600; margin: 12px 0 4px; }
 .zgqa-refusal { font-weight: 600; color: #b45309; margin-bottom: 6px; }
+.zgqa-back { display: inline-block; margin-top: 6px; font-size: 0.9em; }
+/* On a phone a finger needs a target of at least 32 px: the [n] links and the way back. */
+@media (max-width: 640px) {
+  #zgqa-chat a[href^="#zgqa-src-"], .zgqa-back {
+    display: inline-block; min-width: 32px; min-height: 32px; line-height: 32px; text-align: center;
+  }
+}
 """
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-!|~$])")
@@ -87,10 +96,10 @@ _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-!|~$])")
 def as_text(text: str) -> str:
     """`text` for a Markdown message, shown character for character: no tag, link or emphasis in it
     does anything. (`&` first, so the entities that follow stay entities.) The chat's Markdown also
-    links bare addresses (`http://x`, `www.x.com`, `a@b.cn`), whatever escapes precede them: their
-    `:`, `@` and the dot after `www` are written as entities, which it shows but does not link."""
+    links bare addresses (`http://x`, `www.x.com`, `a@b.cn`), whatever escapes precede them: the
+    `:` of `://`, `@` and the dot after `www` are written as entities, shown but not linked."""
     escaped = _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
-    return _WWW.sub(r"\1&#46;", escaped.replace(":", "&#58;").replace("@", "&#64;"))
+    return _WWW.sub(r"\1&#46;", escaped.replace("://", "&#58;//").replace("@", "&#64;"))
 
 
 def answer_pieces(answer: qa.Answer, turn: int = 1) -> list[str]:
@@ -103,9 +112,13 @@ def answer_pieces(answer: qa.Answer, turn: int = 1) -> list[str]:
         head = f"*{said}{as_text(answer.understood)}*\n\n"
     if answer.note:
         head += f"*{as_text(answer.note)}*\n\n"
+    # An empty anchor the sources' "back" links return to (ids survive the chat's sanitizing).
+    head = f'<span id="zgqa-answer-{turn}-text"></span>' + head
     shown, at, grown = head, 0, []
+    previews = {c.n: preview(c) for c in answer.citations}
     for m in _MARKER.finditer(answer.text):
-        shown += as_text(answer.text[at : m.start()]) + f"[\\[{m[1]}\\]](#zgqa-src-{turn}-{m[1]})"
+        hover = f' "{previews[int(m[1])]}"' if int(m[1]) in previews else ""
+        shown += as_text(answer.text[at : m.start()]) + f"[\\[{m[1]}\\]](#zgqa-src-{turn}-{m[1]}{hover})"
         grown.append(shown)
         at = m.end()
     if at < len(answer.text) or not grown:
@@ -114,6 +127,15 @@ def answer_pieces(answer: qa.Answer, turn: int = 1) -> list[str]:
         removed = "".join(f"\n- ~~{as_text(r)}~~" for r in answer.unverified)
         grown.append(f"{grown[-1]}\n\n{REMOVED}{removed}")
     return grown
+
+
+def preview(citation: qa.Citation) -> str:
+    """What hovering `[n]` shows (the link's title): the report, the section and what is quoted, as
+    a Markdown link title (quotes and backslashes as entities, one line)."""
+    said = citation.support[0] if citation.support else citation.text
+    said = said if len(said) <= PREVIEW else said[: PREVIEW - 1] + "…"
+    text = " ".join(f"{citation.title} › {citation.section}：{said}".split())
+    return html.escape(text, quote=True).replace("\\", "&#92;")
 
 
 EMPTY_PANEL = '<div class="zgqa-meta">来源将显示在这里 · Sources appear here.</div>'
@@ -140,6 +162,7 @@ def sources_html(answer: qa.Answer | None, turn: int = 1) -> str:
             f'<div class="zgqa-meta">章节 Section: {html.escape(c.section)}</div>'
             f'<div class="zgqa-meta">source file: <code>{html.escape(c.where)}</code></div>'
             f'<div class="zgqa-passage">{highlighted(c.text, c.support)}</div>'
+            f'<a class="zgqa-back" href="#zgqa-answer-{turn}-text">↩ 回到回答 {turn} · Back to answer {turn}</a>'
             "</section>"
         )
     return f'<div class="zgqa-answer-sources" id="zgqa-answer-{turn}">' + "\n".join(parts) + "</div>"

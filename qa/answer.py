@@ -155,8 +155,11 @@ class Composer:
                 if passage not in cited:
                     cited.append(passage)
                 support.setdefault(passage.id, [])
-                if window.sentence not in support[passage.id]:
-                    support[passage.id].append(window.sentence)
+                # What is quoted, not the whole sentence it is cut from: what a reader checks first.
+                quoted = window.text.rstrip("，；。、,; ")
+                quoted = quoted if quoted and quoted in passage.text else window.sentence
+                if quoted not in support[passage.id]:
+                    support[passage.id].append(quoted)
         if not sentences:
             return refusal(query.text, passages, coverage=coverage, language=lang)
         text = (" " if lang == "en" else "").join(f"{s}[{cited.index(p) + 1}]" for s, p in sentences)

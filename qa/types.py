@@ -49,8 +49,8 @@ class Citation:
     text: str
     line_start: int
     line_end: int
-    # The sentences of `text` the answer quotes (each an exact substring of it): what a reader should
-    # check first. Empty for the closest passages of a refusal, which support nothing.
+    # The words of `text` the answer quotes, its clauses (each an exact substring of it): what a
+    # reader should check first. Empty for the closest passages of a refusal, which support nothing.
     support: tuple[str, ...] = ()
     locus: str = ""  # in a PDF, Word, Markdown or HTML file: `page 3, lines 4–9`
 

@@ -5,6 +5,7 @@ a follow-up, a refusal, an injection attempt and an error; and the `ask` endpoin
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,10 @@ from vectorstore.config import ServeSettings, Settings
 from vectorstore.errors import ZgqaError
 
 INJECTION = "<img src=x onerror=alert(1)> <script>alert(2)</script>"
+
+
+_ANCHOR = re.compile(r'<span id="zgqa-answer-\d+-text"></span>')
+_HOVER = re.compile(r' "[^"]*"\)')
 
 
 def _citation(n: int, text: str, support: tuple[str, ...] = ()) -> Citation:
@@ -46,7 +51,7 @@ def test_text_from_users_and_reports_is_shown_as_characters_not_markup() -> None
     assert "<" not in shown and ">" not in shown  # no tag survives
     assert "&lt;img src=x onerror=alert\\(1\\)&gt;" in shown
     # Markdown syntax is escaped, so it renders as the characters typed
-    assert "\\*\\*bold\\*\\*" in shown and "\\[link\\]\\(javascript&#58;alert\\(3\\)\\)" in shown
+    assert "\\*\\*bold\\*\\*" in shown and "\\[link\\]\\(javascript:alert\\(3\\)\\)" in shown
     assert "\\`code\\`" in shown and "\\$\\$x\\$\\$" in shown
 
 
@@ -75,13 +80,19 @@ def test_each_marker_links_to_its_source_and_the_answer_grows_a_sentence_at_a_ti
         citations=(_citation(1, "x"), _citation(2, "y")),
         understood="2020年自贡地区生产总值增长多少？",
     )
-    grown = app.answer_pieces(answer)
+    raw = app.answer_pieces(answer)
+    assert raw[0].startswith('<span id="zgqa-answer-1-text"></span>')  # where the sources' back links lead
+    # Hovering [1] previews the quoted words of its passage, with the report and section.
+    assert '(#zgqa-src-1-1 "自贡市人民政府2025年政府工作报告 › 2025年政府工作报告 › 2024年工作回顾：x")' in raw[0]
+    grown = [shown(piece) for piece in raw]
     assert len(grown) == 2 and grown[1].startswith(grown[0])
     assert grown[0].startswith("*理解为：2020年自贡地区生产总值增长多少？*")
     assert "[\\[1\\]](#zgqa-src-1-1)" in grown[0] and "[\\[2\\]](#zgqa-src-1-2)" in grown[1]
     english = Answer(question="q", text="The reports do not contain this.", found=False, citations=(), language="en",
                      understood="What was GDP in 2020?")
-    assert app.answer_pieces(english) == ["*Understood as: What was GDP in 2020?*\n\nThe reports do not contain this."]
+    assert [shown(p) for p in app.answer_pieces(english)] == [
+        "*Understood as: What was GDP in 2020?*\n\nThe reports do not contain this."
+    ]
 
 
 def test_the_sources_panel_shows_provenance_and_marks_the_supporting_sentence() -> None:
@@ -130,7 +141,15 @@ def served(real_index: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Se
 def _turn(
     message: str, chat: list[dict[str, Any]] | None = None, questions: list[str] | None = None, year: str = "", source: str = ""
 ) -> list[tuple[list[dict[str, Any]], str, list[str], str]]:
-    return [step[:4] for step in app.respond(message, chat or [], questions or [], year, source)]
+    """The chat as read, the panel, the questions and the box after each step of one question."""
+    steps = app.respond(message, chat or [], questions or [], year, source)
+    return [([{**m, "content": shown(m["content"])} for m in c], panel, q, box) for c, panel, q, box, *_ in steps]
+
+
+def shown(content: str) -> str:
+    """A chat message as read: without the empty anchor its sources' "back" links return to, and
+    without the hover previews of its links (`test_each_marker_…` checks both)."""
+    return _HOVER.sub(")", _ANCHOR.sub("", content))
 
 
 @pytest.mark.model

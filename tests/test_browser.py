@@ -28,6 +28,9 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# Where the screenshots go: `ZGQA_SCREENSHOTS=docs pytest tests/test_browser.py` writes the README's.
+# Read once here: every test runs with the ZGQA_* variables cleared (conftest).
+SCREENSHOTS = os.environ.get("ZGQA_SCREENSHOTS")
 INJECTION = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 
 
@@ -105,6 +108,10 @@ def test_a_person_asks_in_chinese_and_english_and_gets_cited_answers_refusals_an
     answer, sources = chat.ask("What is Zigong's 2025 GDP target?")
     assert "According to the 2025 government work report" in answer and "2000亿元" in answer
     assert "lines" in sources
+    # Three answers, each with its sources: the README's picture (ZGQA_SCREENSHOTS=docs writes it there).
+    shot = Path(SCREENSHOTS or tmp_path) / "chat.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
 
     answer, sources = chat.ask("2024年自贡市最低工资标准是多少？")
     assert answer.startswith("报告中未找到相关内容")
@@ -116,10 +123,6 @@ def test_a_person_asks_in_chinese_and_english_and_gets_cited_answers_refusals_an
     assert INJECTION in user  # shown as the characters typed
     assert page.locator("#zgqa-chat img[src='x'], #zgqa-sources img[src='x']").count() == 0
     assert chat.dialogs == []  # nothing ran
-
-    shot = tmp_path / "chat.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
 
     # Emptying the chat with its own button forgets the conversation: no follow-up of a cleared chat.
     page.locator("#zgqa-chat button[aria-label='Clear']").click()
@@ -159,7 +162,7 @@ def test_gdp_over_the_years_and_2024_targets_against_results_are_charted_with_th
     page.wait_for_selector("#zgqa-chart svg, #zgqa-chart canvas", timeout=10_000)
     table = page.locator("#zgqa-figures").inner_text()
     assert "目标 target" in table and "结果 result" in table and "003_80c5026a2abaecef.txt: line" in table
-    shot = Path(os.environ.get("ZGQA_SCREENSHOTS", str(tmp_path))) / "figures.png"
+    shot = Path(SCREENSHOTS or tmp_path) / "figures.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
 
@@ -237,10 +240,53 @@ def test_typed_markup_stays_text_and_copying_an_answer_gives_plain_text_with_its
     assert user.locator("a").count() == 0  # and no link, not even to the bare addresses
 
     chat.ask("2024年自贡地区生产总值增长多少？")
+    page.bring_to_front()  # the clipboard is only the focused page's
     page.locator("#zgqa-chat .message-buttons-left button[aria-label='Copy message']").last.click()
-    page.wait_for_function("() => navigator.clipboard.readText().then(t => t.includes('来源 · Sources'))", timeout=10_000)
-    copied = page.evaluate("navigator.clipboard.readText()")
+    copied = ""
+    for _ in range(50):  # the button writes the Markdown at once, then the server's plain text replaces it
+        copied = page.evaluate("navigator.clipboard.readText()")
+        if "来源 · Sources" in copied:
+            break
+        page.wait_for_timeout(200)
+    assert "\n\n来源 · Sources:\n" in copied, repr(copied)
     answer, sources = copied.split("\n\n来源 · Sources:\n")
     assert answer == "据2025年政府工作报告，全市地区生产总值增长7.1%。[1]"  # the [1] marker, no Markdown escapes
     assert sources.startswith("[1] ") and "000_9a0a210a4c556ec2.txt: line" in sources and "\\" not in copied
     context.close()
+
+
+def test_on_a_phone_n_jumps_to_its_source_and_back_with_targets_a_finger_can_hit(
+    app_url: str, browser: Any, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    chat = Chat(page)
+    page.goto(app_url)
+    page.wait_for_selector("#zgqa-question textarea")
+    chat.ask("2024年自贡规模以上工业增加值增长多少？")
+    answer = page.locator("#zgqa-chat [data-testid='bot']").last
+    answer.scroll_into_view_if_needed()
+    page.screenshot(path=str(Path(SCREENSHOTS or tmp_path) / "chat-phone.png"))
+    link = answer.get_by_role("link", name="[1]")
+    # Hovering previews the passage: its report, section and the words quoted.
+    assert "2025年政府工作报告" in link.get_attribute("title") and "规模以上工业增加值增长15.3%" in link.get_attribute("title")
+    box = link.bounding_box()
+    assert box["width"] >= 32 and box["height"] >= 32
+
+    def on_screen(locator: Any) -> bool:
+        b = locator.bounding_box()
+        return b is not None and b["y"] + b["height"] > 0 and b["y"] < 844
+
+    link.click()
+    page.wait_for_function("() => location.hash === '#zgqa-src-1-1'")
+    source = page.locator("#zgqa-src-1-1")
+    page.wait_for_timeout(300)
+    assert on_screen(source)
+    # The highlight is the clause quoted, not the whole sentence around it (which also gives 2.6% and 7.9%).
+    assert source.locator("mark").all_inner_texts() == ["规模以上工业增加值增长15.3%、居全省第1位"]
+    back = source.locator(".zgqa-back")
+    assert back.bounding_box()["height"] >= 32
+    back.click()
+    page.wait_for_function("() => location.hash === '#zgqa-answer-1-text'")
+    page.wait_for_timeout(300)
+    assert on_screen(answer) and not on_screen(source)
+    page.close()
