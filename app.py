@@ -16,6 +16,7 @@ Leaves out: answering (`qa`), building the index (`zgqa build`).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import html
 import ipaddress
 import logging
@@ -30,7 +31,11 @@ from dataclasses import replace
 from typing import Any
 
 import gradio as gr
+import h11
+import uvicorn
+from fastapi import FastAPI
 from starlette.middleware import Middleware
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 import qa
 from qa.api import MAX_QUESTION
@@ -67,6 +72,8 @@ KIND_NAMES = {
 PREVIEW = 160
 # CSV files of answers' figures kept for download at once (older ones are deleted as new ones come).
 KEPT_CSV = 64
+# Request headers beyond this many bytes get 431 (a client silent mid-request: ServeSettings.idle_seconds).
+MAX_HEADERS = 64 * 1024
 # One request holds a core for ~50 ms; a few at once keep the queue short without thrashing 2 cores.
 CONCURRENCY = 4
 
@@ -530,6 +537,7 @@ class BodyLimit:
 
     async def _refuse(self, send: Any, status: int = 413, message: str = "") -> None:
         text = (message or f"Request body over {self.limit} bytes.").encode()
+        log.info("refused a request (%d): %s", status, text.decode())
         headers = [
             (b"content-type", b"text/plain; charset=utf-8"),
             (b"content-length", str(len(text)).encode()),
@@ -537,6 +545,74 @@ class BodyLimit:
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": text})
+
+
+class GuardedH11(H11Protocol):
+    """uvicorn's h11 protocol with the limits a greedy or slow client needs: request headers over
+    `MAX_HEADERS` get 431 (h11 stops buffering there and hints the status), and a client that sends
+    nothing for `idle_seconds` in the middle of a request (headers or body unfinished) is dropped.
+    A client waiting for its answer is not idle: the request is whole."""
+
+    idle_seconds = ServeSettings.idle_seconds  # main() sets the served value
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._status = 400
+        self._idle: asyncio.TimerHandle | None = None
+        parse = self.conn.next_event
+
+        def next_event() -> Any:
+            try:
+                event = parse()
+            except h11.RemoteProtocolError as e:
+                self._status = e.error_status_hint  # 431 for headers h11 stopped buffering
+                raise
+            if isinstance(event, h11.Request) and len(event.target) + sum(
+                len(name) + len(value) + 4 for name, value in event.headers
+            ) > MAX_HEADERS:  # whole, but over the limit: arrived in one piece
+                self._status = 431
+                raise h11.RemoteProtocolError("request headers too large", error_status_hint=431)
+            return event
+
+        self.conn.next_event = next_event  # type: ignore[method-assign]
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._watch()
+
+    def data_received(self, data: bytes) -> None:
+        self._watch()
+        super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        super().connection_lost(exc)
+
+    def _watch(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = self.loop.call_later(self.idle_seconds, self._drop_if_idle)
+
+    def _drop_if_idle(self) -> None:
+        unfinished_head = self.cycle is None and bool(self.conn.trailing_data[0])
+        unfinished_body = self.cycle is not None and self.cycle.more_body and not self.cycle.response_complete
+        if unfinished_head or unfinished_body:
+            log.info("dropped a client idle for %d s in the middle of a request", self.idle_seconds)
+            self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        if self._status != 431:
+            log.info("refused an invalid HTTP request")
+            super().send_400_response(msg)
+            return
+        log.info("refused request headers over %d bytes", MAX_HEADERS)
+        text = f"Request headers over {MAX_HEADERS} bytes.".encode()
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
+        for event in (h11.Response(status_code=431, headers=headers, reason=b"Request Header Fields Too Large"),
+                      h11.Data(data=text), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event) or b"")
+        self.transport.close()
 
 
 def _bindable(host: str, port: int) -> int:
@@ -573,6 +649,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--port must be from 0 to 65535, not {args.port}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up requests
+    # GuardedH11 says in one line what it refused; uvicorn's own line for it would be a second.
+    logging.getLogger("uvicorn.error").addFilter(lambda r: r.getMessage() != "Invalid HTTP request received.")
     try:
         serve = ServeSettings.from_env()
         host = args.host or serve.host
@@ -587,20 +665,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"Serving the chat on http://{host}:{port}/" + (" (login required)" if serve.auth else ""), flush=True)
-    demo.queue(default_concurrency_limit=CONCURRENCY).launch(
+    # Mounted and served by our own uvicorn server (gradio's `launch` offers no say in its protocol):
+    # the h11 protocol with header, idle and body limits; never a public share link.
+    server = FastAPI(middleware=[Middleware(BodyLimit, limit=MAX_BODY)])
+    gr.mount_gradio_app(
+        server,
+        demo.queue(default_concurrency_limit=CONCURRENCY),
+        path="",
         server_name=host,
         server_port=port,
-        share=False,
         auth=serve.auth,
         auth_message="自贡报告问答 · Zigong report QA" if serve.auth else None,
         ssr_mode=False,
         css=CSS,
         show_error=False,
         footer_links=["api"],
-        quiet=True,  # its banner suggests `share=True`, which this app never uses
         max_file_size=MAX_BODY,  # the app takes no files; nothing larger is stored either
-        app_kwargs={"middleware": [Middleware(BodyLimit, limit=MAX_BODY)]},
     )
+    GuardedH11.idle_seconds = serve.idle_seconds
+    config = uvicorn.Config(
+        server, host=host, port=port, http=GuardedH11, h11_max_incomplete_event_size=MAX_HEADERS,
+        timeout_keep_alive=5, log_level="warning",
+    )
+    uvicorn.Server(config).run()
     return 0
 
 

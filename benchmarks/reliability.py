@@ -44,7 +44,17 @@ from unittest import mock
 
 from benchmarks.samples import QUESTIONS as FORMAT_QUESTIONS
 from benchmarks.samples import write_all
-from benchmarks.servers import free_port, post_status, serve_app, start_chroma, stop, token_proxy, zgqa_env
+from benchmarks.servers import (
+    free_port,
+    header_status,
+    idle_drop,
+    post_status,
+    serve_app,
+    start_chroma,
+    stop,
+    token_proxy,
+    zgqa_env,
+)
 from vectorstore.config import MAX_BODY, ServeSettings, Settings
 from vectorstore.errors import ZgqaError
 
@@ -53,6 +63,8 @@ AREAS = ("questions", "reports", "formats", "faults", "security", "hardening")
 _ASKING = {"questions", "faults", "security", "hardening"}
 GDP = "2024年自贡地区生产总值增长多少？"
 GDP_FIGURE = "7.1%"
+# The idle limit the security rows serve the app with (the default, 30 s, would only make them slower).
+IDLE_TRIED = 3
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -387,7 +399,8 @@ def security(settings: Settings, work: Path) -> Iterator[Row]:
     serve = ServeSettings.from_env({})
     yield Row("security", "the app's settings with nothing set", f"host {serve.host}, port {serve.port}, login: "
               f"{'none' if serve.auth is None else 'set'}", serve.host == "127.0.0.1" and serve.auth is None)
-    with serve_app(settings, work / "app.log", {"ZGQA_USER": "ann", "ZGQA_PASSWORD": "s3cret"}) as url:
+    login = {"ZGQA_USER": "ann", "ZGQA_PASSWORD": "s3cret", "ZGQA_IDLE_SECONDS": str(IDLE_TRIED)}
+    with serve_app(settings, work / "app.log", login) as url:
         from gradio_client import Client
 
         port = int(url.rsplit(":", 1)[1].strip("/"))
@@ -413,6 +426,20 @@ def security(settings: Settings, work: Path) -> Iterator[Row]:
         statuses = [post_status(url, big, chunked=c) for c in (False, True)]
         yield Row("security", f"a request body over {MAX_BODY // 1_000_000} MB, with and without Content-Length",
                   f"HTTP {statuses[0]} / HTTP {statuses[1]}", statuses == [413, 413])
+        heads = [header_status(url, 70_000, pieces=p) for p in (False, True)]
+        yield Row("security", "request headers of 70 KB (the limit is 64 KB), sent whole and in 4 KB pieces",
+                  f"HTTP {heads[0]} / HTTP {heads[1]}; a 40 KB header: HTTP {header_status(url, 40_000, pieces=True)}",
+                  heads == [431, 431])
+        drops = [idle_drop(url, in_body=b) for b in (False, True)]
+        said = " / ".join("kept" if d is None else f"dropped after {d:.1f} s" for d in drops)
+        yield Row("security", f"a client silent halfway through its headers, then through its body "
+                  f"(ZGQA_IDLE_SECONDS={IDLE_TRIED}; default 30)", said,
+                  all(d is not None and IDLE_TRIED - 0.5 <= d <= IDLE_TRIED + 5 for d in drops))
+        refused = [line for line in (work / "app.log").read_text(errors="replace").splitlines()
+                   if line.startswith(("refused", "dropped"))]
+        yield Row("security", "what the app logged for the 7 requests above it refused (an upload, 2 bodies, "
+                  "2 headers, 2 silent clients)", f"{len(refused)} lines: " + " | ".join(refused),
+                  len(refused) == 7 and "Traceback" not in (work / "app.log").read_text(errors="replace"))
 
     port = free_port()
     server = start_chroma(port, work / "token-data", work / "token.log")

@@ -128,6 +128,41 @@ def post_status(url: str, body: bytes, *, chunked: bool) -> int:
     return int(status.split()[1])
 
 
+def header_status(url: str, size: int, *, pieces: bool) -> int:
+    """GET with a header of `size` bytes, sent whole or in 4 KB pieces: the status the server answers."""
+    where = urlsplit(url)
+    head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * size + b"\r\nConnection: close\r\n\r\n"
+    with socket.create_connection((where.hostname, where.port), timeout=30) as sock:
+        try:
+            for i in range(0, len(head), 4096 if pieces else len(head)):
+                sock.sendall(head[i : i + (4096 if pieces else len(head))])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused mid-way: the answer is already there to read
+        status = sock.makefile("rb").readline()
+    return int(status.split()[1]) if status else 0
+
+
+def idle_drop(url: str, *, in_body: bool, wait: float = 120) -> float | None:
+    """Seconds until the server drops a client that stops halfway through its headers (or, with
+    `in_body`, through a declared body) and sends nothing more; None if it is kept `wait` seconds."""
+    where = urlsplit(url)
+    start = b"GET / HTTP/1.1\r\nHost: x\r\n"
+    if in_body:
+        start = b"POST /gradio_api/queue/join HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        start += b'Content-Length: 100\r\n\r\n{"data"'
+    with socket.create_connection((where.hostname, where.port), timeout=wait) as sock:
+        sock.sendall(start)
+        began = time.monotonic()
+        try:
+            while sock.recv(4096):  # an answer before the drop would be read here, then the close
+                pass
+        except TimeoutError:
+            return None
+        except ConnectionResetError:
+            pass
+        return time.monotonic() - began
+
+
 def zgqa_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
     """This process's environment for a `zgqa` or `app.py` process on `settings`, with no ZGQA_ or
     GRADIO_ setting of the caller's shell."""

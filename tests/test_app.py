@@ -123,6 +123,9 @@ def test_serving_is_loopback_without_login_unless_configured() -> None:
         ServeSettings.from_env({"ZGQA_USER": "ann"})
     with pytest.raises(ZgqaError, match="port number"):
         ServeSettings.from_env({"ZGQA_PORT": "99999"})
+    assert ServeSettings.from_env({}).idle_seconds == 30 and ServeSettings.from_env({"ZGQA_IDLE_SECONDS": "5"}).idle_seconds == 5
+    with pytest.raises(ZgqaError, match="ZGQA_IDLE_SECONDS must be a whole number of seconds"):
+        ServeSettings.from_env({"ZGQA_IDLE_SECONDS": "0"})
 
 
 # -- the handlers over the real index ------------------------------------------------------------

@@ -230,3 +230,21 @@ def test_a_word_file_that_unpacks_to_gigabytes_is_skipped_before_it_is_unpacked(
     corpus = load(seeds_copy)
     why = {s.source: s.reason for s in corpus.skipped}
     assert "zip bomb" in why["bomb.docx"] and time.perf_counter() - started < 60
+
+
+@pytest.mark.model
+def test_the_app_refuses_huge_headers_with_431_and_drops_clients_silent_mid_request(
+    real_index: Settings, tmp_path: Path
+) -> None:
+    from benchmarks.servers import header_status, idle_drop, serve_app
+
+    log = tmp_path / "app.log"
+    with serve_app(real_index, log, {"ZGQA_IDLE_SECONDS": "2"}) as url:
+        assert [header_status(url, 70_000, pieces=p) for p in (False, True)] == [431, 431]
+        assert header_status(url, 40_000, pieces=False) == 200  # a large header within the limit is served
+        for in_body in (False, True):
+            dropped = idle_drop(url, in_body=in_body, wait=30)
+            assert dropped is not None and 1.5 <= dropped <= 10, (in_body, dropped)
+    said = log.read_text(errors="replace")
+    assert said.count("refused request headers over 65536 bytes") == 2  # one line each, no traceback
+    assert said.count("dropped a client idle for 2 s") == 2 and "Traceback" not in said

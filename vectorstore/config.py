@@ -90,6 +90,9 @@ DEFAULT_PORT = 7860
 MAX_BODY = 1_000_000
 
 
+DEFAULT_IDLE_SECONDS = 30
+
+
 @dataclass(frozen=True)
 class ServeSettings:
     """How the chat app (`app.py`) is served. It never asks for a public share link.
@@ -98,12 +101,15 @@ class ServeSettings:
       is a decision to make explicitly, best with a login).
     - `ZGQA_PORT`: the port (default 7860).
     - `ZGQA_USER` / `ZGQA_PASSWORD`: when both are set, the app asks for them before anything else.
+    - `ZGQA_IDLE_SECONDS`: a client that sends nothing this long in the middle of a request (its
+      headers or body unfinished) is dropped (default 30).
     """
 
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     user: str | None = None
     password: str | None = field(default=None, repr=False)
+    idle_seconds: int = DEFAULT_IDLE_SECONDS
 
     @property
     def auth(self) -> tuple[str, str] | None:
@@ -118,7 +124,11 @@ class ServeSettings:
         user, password = env.get("ZGQA_USER") or None, env.get("ZGQA_PASSWORD") or None
         if bool(user) != bool(password):
             raise ZgqaError("Set both ZGQA_USER and ZGQA_PASSWORD for a login, or neither.")
-        return cls(host=env.get("ZGQA_HOST") or DEFAULT_HOST, port=int(port), user=user, password=password)
+        idle = env.get("ZGQA_IDLE_SECONDS") or str(DEFAULT_IDLE_SECONDS)
+        if not idle.isdigit() or int(idle) < 1:
+            raise ZgqaError(f"ZGQA_IDLE_SECONDS must be a whole number of seconds, 1 or more, not {idle!r}.")
+        return cls(host=env.get("ZGQA_HOST") or DEFAULT_HOST, port=int(port), user=user, password=password,
+                   idle_seconds=int(idle))
 
 
 GENERATORS = ("none", "openai", "llama-cpp")
