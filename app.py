@@ -25,6 +25,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -72,6 +73,9 @@ KIND_NAMES = {
 PREVIEW = 160
 # CSV files of answers' figures kept for download at once (older ones are deleted as new ones come).
 KEPT_CSV = 64
+# A client whose last LOGIN_TRIES logins within LOGIN_WINDOW seconds failed waits out the window.
+LOGIN_TRIES = 5
+LOGIN_WINDOW = 60
 # Request headers beyond this many bytes get 431 (a client silent mid-request: ServeSettings.idle_seconds).
 MAX_HEADERS = 64 * 1024
 # One request holds a core for ~50 ms; a few at once keep the queue short without thrashing 2 cores.
@@ -547,6 +551,46 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": text})
 
 
+class LoginThrottle:
+    """ASGI middleware: a client (by address) whose last `LOGIN_TRIES` logins within
+    `LOGIN_WINDOW` seconds all failed gets 429 for the rest of that window, the right password
+    included, so passwords cannot be guessed at the server's speed."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.failures: dict[str, list[float]] = {}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path") != "/login":
+            await self.app(scope, receive, send)
+            return
+        client = str((scope.get("client") or ("?",))[0])
+        now = time.monotonic()
+        recent = [t for t in self.failures.get(client, []) if now - t < LOGIN_WINDOW]
+        if len(recent) >= LOGIN_TRIES:
+            wait = int(LOGIN_WINDOW - (now - recent[0])) + 1
+            log.info("refused a login from %s: %d failed within %d s", client, len(recent), LOGIN_WINDOW)
+            text = f"Too many failed logins: try again in {wait} s.".encode()
+            headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"retry-after", str(wait).encode()),
+                       (b"content-length", str(len(text)).encode())]
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            await send({"type": "http.response.body", "body": text})
+            return
+
+        async def watched(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                if message["status"] == 400:  # gradio's "Incorrect credentials."
+                    self.failures[client] = [*recent, time.monotonic()][-LOGIN_TRIES:]
+                    if len(self.failures) > 10_000:  # bounded: forget clients whose window has passed
+                        stale = time.monotonic() - LOGIN_WINDOW
+                        self.failures = {c: ts for c, ts in self.failures.items() if ts[-1] > stale}
+                elif message["status"] < 400:
+                    self.failures.pop(client, None)
+            await send(message)
+
+        await self.app(scope, receive, watched)
+
+
 class GuardedH11(H11Protocol):
     """uvicorn's h11 protocol with the limits a greedy or slow client needs: request headers over
     `MAX_HEADERS` get 431 (h11 stops buffering there and hints the status), and a client that sends
@@ -667,7 +711,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Serving the chat on http://{host}:{port}/" + (" (login required)" if serve.auth else ""), flush=True)
     # Mounted and served by our own uvicorn server (gradio's `launch` offers no say in its protocol):
     # the h11 protocol with header, idle and body limits; never a public share link.
-    server = FastAPI(middleware=[Middleware(BodyLimit, limit=MAX_BODY)])
+    server = FastAPI(middleware=[Middleware(LoginThrottle), Middleware(BodyLimit, limit=MAX_BODY)])
     gr.mount_gradio_app(
         server,
         demo.queue(default_concurrency_limit=CONCURRENCY),

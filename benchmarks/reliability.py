@@ -48,6 +48,7 @@ from benchmarks.servers import (
     free_port,
     header_status,
     idle_drop,
+    login_statuses,
     post_status,
     serve_app,
     start_chroma,
@@ -440,6 +441,10 @@ def security(settings: Settings, work: Path) -> Iterator[Row]:
         yield Row("security", "what the app logged for the 7 requests above it refused (an upload, 2 bodies, "
                   "2 headers, 2 silent clients)", f"{len(refused)} lines: " + " | ".join(refused),
                   len(refused) == 7 and "Traceback" not in (work / "app.log").read_text(errors="replace"))
+        guesses, right = login_statuses(url, "guess", 6), login_statuses(url, "s3cret", 1)
+        yield Row("security", "6 logins with a wrong password, then the right one, from one client within a minute",
+                  f"HTTP {' '.join(map(str, guesses))}, then HTTP {right[0]}",
+                  guesses == [400] * 5 + [429] and right == [429])
 
     port = free_port()
     server = start_chroma(port, work / "token-data", work / "token.log")

@@ -163,6 +163,22 @@ def idle_drop(url: str, *, in_body: bool, wait: float = 120) -> float | None:
         return time.monotonic() - began
 
 
+def login_statuses(url: str, password: str, times: int) -> list[int]:
+    """The statuses of `times` logins to the app as "ann" with `password` (gradio's /login form)."""
+    statuses = []
+    for _ in range(times):
+        form = f"username=ann&password={password}".encode()
+        request = urllib.request.Request(url.rstrip("/") + "/login", data=form, method="POST",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as got:
+                statuses.append(int(got.status))
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            statuses.append(exc.code)
+    return statuses
+
+
 def zgqa_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
     """This process's environment for a `zgqa` or `app.py` process on `settings`, with no ZGQA_ or
     GRADIO_ setting of the caller's shell."""

@@ -254,13 +254,18 @@ def test_without_an_index_the_app_says_what_to_run_instead_of_serving(tmp_path: 
 def test_with_a_login_configured_nothing_is_served_without_it(real_index: Settings, tmp_path: Path) -> None:
     from gradio_client import Client
 
-    from benchmarks.servers import serve_app
+    from benchmarks.servers import login_statuses, serve_app
 
     with serve_app(real_index, tmp_path / "app.log", {"ZGQA_USER": "ann", "ZGQA_PASSWORD": "s3cret"}) as url:
         with pytest.raises(Exception):  # noqa: B017 - gradio_client raises a ValueError or an httpx error by version
             Client(url, verbose=False)
         answer = Client(url, auth=("ann", "s3cret"), verbose=False).predict("2024年自贡地区生产总值增长多少？", api_name="/ask")
         assert "7.1%" in answer["text"]
+        # Guessing is throttled: after 5 failed logins in a minute, even the right password waits.
+        assert login_statuses(url, "guess", 6) == [400] * 5 + [429]
+        assert login_statuses(url, "s3cret", 1) == [429]
+    said = (tmp_path / "app.log").read_text(errors="replace")
+    assert said.count("refused a login from 127.0.0.1: 5 failed within 60 s") == 2 and "Traceback" not in said
 
 
 @pytest.mark.model
