@@ -25,6 +25,7 @@ GDP = "2024年自贡地区生产总值增长多少？"
 def hardening(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterator[Any]:
     """Rows of (area, tried, what happened, as expected), built with `row`."""
     yield from _requests(settings, row)
+    yield from _question_files(settings, work, row)
     yield from _folders(settings, work, row)
     yield from _builds(settings, work, row)
     yield _rebuild_followed(settings, work, row)
@@ -68,6 +69,34 @@ def _requests(settings: Settings, row: Callable[..., Any]) -> Iterator[Any]:
     grown = len(_engine(settings).chains) - cached
     yield row("hardening", "500 questions with distinct unknown year and source values",
               f"{grown} answer chains cached for them", grown == 0)
+
+
+def _question_files(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterator[Any]:
+    """`zgqa eval` on question files a person may hand it: each a one-line error naming the line."""
+    from qa.evaluation import load_questions
+
+    name = next(settings.seeds.glob("000_*.txt")).name
+    gbk = work / "gbk-seeds"
+    gbk.mkdir()
+    (gbk / name).write_bytes((settings.seeds / name).read_text(encoding="utf-8").encode("gb18030"))
+    quoted = {"id": "a", "question": "q", "evidence": [{"file": name, "quote": "全市地区生产总值增长7.1%"}]}
+    files = [
+        ("a question file saved as GBK", '{"id": "a", "question": "地区生产总值"}\n'.encode("gbk"), settings.seeds,
+         "not UTF-8"),
+        ("an evidence path out of the reports folder (/etc/hostname)",
+         b'{"id": "a", "question": "q", "evidence": [{"file": "/etc/hostname", "quote": "a"}]}\n', settings.seeds,
+         "is not in"),
+        ("an empty question on line 2", b'{"id": "a", "question": "q"}\n{"id": "b", "question": " "}\n',
+         settings.seeds, ":2: the question is empty"),
+        ("its evidence quoted from a report saved as GBK", (json.dumps(quoted, ensure_ascii=False) + "\n").encode(),
+         gbk, ""),
+    ]
+    for n, (tried, data, seeds, words) in enumerate(files):
+        path = work / f"questions-{n}.jsonl"
+        path.write_bytes(data)
+        kind, said = _said(lambda path=path, seeds=seeds: load_questions(path, seeds))  # type: ignore[misc]
+        ok = kind == "error" and words in said if words else kind == "answered"
+        yield row("hardening", f"`zgqa eval` with {tried}", said if words else "read: its quote located", ok)
 
 
 def _folders(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterator[Any]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from vectorstore.errors import ZgqaError
+from vectorstore.reading import decode
 
 KS = (1, 3, 5)
 UNANSWERABLE = "unanswerable"
@@ -121,6 +122,11 @@ def load_questions(path: Path, seeds: Path) -> list[Question]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise ZgqaError(f"Cannot read the question file {path}: {exc.strerror}.") from exc
+    except UnicodeDecodeError as exc:
+        row = path.read_bytes()[: exc.start].count(b"\n") + 1
+        byte = exc.object[exc.start]
+        raise ZgqaError(f"{path}:{row}: not UTF-8 (byte {byte:#04x}): save the question file as UTF-8.") from None
+    folder = seeds.resolve()
     raw: dict[str, list[str]] = {}
     questions = []
     for number, line in enumerate(lines, 1):
@@ -132,14 +138,19 @@ def load_questions(path: Path, seeds: Path) -> list[Question]:
             for item in row.get("evidence", []):
                 name = str(item["file"])
                 if name not in raw:
-                    file = seeds / name
-                    if not file.is_file():
+                    file = (seeds / name).resolve()
+                    if file.parent != folder or not file.is_file():  # no path out of the reports folder
                         raise ZgqaError(f"{path}:{number}: evidence file {name} is not in {seeds}.")
-                    raw[name] = file.read_text(encoding="utf-8").splitlines()
+                    text = decode(file.read_bytes())  # as the reports are read: GBK too
+                    if isinstance(text, str):
+                        raise ZgqaError(f"{path}:{number}: evidence file {name} cannot be read: {text}.")
+                    raw[name] = text[0].splitlines()
                 found = quote_lines(raw[name], str(item["quote"]))
                 if not found:
                     raise ZgqaError(f"{path}:{number}: the quote {item['quote']!r} is not in {name}.")
                 evidence.append((name, frozenset(found)))
+            if not str(row["question"]).strip():
+                raise ZgqaError(f"{path}:{number}: the question is empty.")
             questions.append(
                 Question(
                     id=str(row["id"]),

@@ -83,6 +83,9 @@ def test_scores_follow_their_definitions(tmp_path: Path) -> None:
         ('{"id": "x", "question": "q", "evidence": [{"file": "nope.txt", "quote": "q"}]}', "nope.txt is not in"),
         ('{"id": "x", "question": "q", "evidence": [{"file": "000_9a0a210a4c556ec2.txt", "quote": "无此句子"}]}',
          "is not in 000_"),
+        ('{"id": "x", "question": "  ", "answer_facts": ["7.1%"]}', "the question is empty"),
+        ('{"id": "x", "question": "q", "evidence": [{"file": "/etc/hostname", "quote": "a"}]}', "/etc/hostname is not in"),
+        ('{"id": "x", "question": "q", "evidence": [{"file": "../README.md", "quote": "zgqa"}]}', "README.md is not in"),
     ],
 )
 def test_a_bad_question_file_names_the_line(tmp_path: Path, line: str, message: str) -> None:
@@ -96,3 +99,20 @@ def test_a_bad_question_file_names_the_line(tmp_path: Path, line: str, message: 
 def test_a_missing_question_file_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ZgqaError, match="Cannot read the question file"):
         load_questions(tmp_path / "missing.jsonl", SEEDS)
+
+
+def test_a_question_file_not_in_utf8_names_the_line_and_a_gbk_report_is_read_as_the_build_reads_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes('{"id": "a", "question": "q"}\n{"id": "b", "question": "地区生产总值"}\n'.encode("gbk"))
+    with pytest.raises(ZgqaError, match=r"bad.jsonl:2: not UTF-8 .*save the question file as UTF-8"):
+        load_questions(path, SEEDS)
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    name = "000_9a0a210a4c556ec2.txt"
+    (seeds / name).write_bytes((SEEDS / name).read_text(encoding="utf-8").encode("gb18030"))
+    path.write_text(json.dumps({"id": "a", "question": "q", "evidence": [{"file": name, "quote": "全市地区生产总值增长7.1%"}]},
+                               ensure_ascii=False) + "\n", encoding="utf-8")
+    [question] = load_questions(path, seeds)
+    assert question.evidence and question.evidence[0][0] == name
