@@ -101,7 +101,7 @@ CSS = """
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-!|~$])")
 _MARKER = re.compile(r"\[(\d+)\]")
 _WWW = re.compile(r"(www)\.", re.IGNORECASE)
-_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-!|~$])")
+_ESCAPED = re.compile(r"\\" + _MARKDOWN.pattern)  # what `as_text` escaped, to undo it
 
 
 def as_text(text: str) -> str:

@@ -133,9 +133,10 @@ def header_status(url: str, size: int, *, pieces: bool) -> int:
     where = urlsplit(url)
     head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * size + b"\r\nConnection: close\r\n\r\n"
     with socket.create_connection((where.hostname, where.port), timeout=30) as sock:
+        step = 4096 if pieces else len(head)
         try:
-            for i in range(0, len(head), 4096 if pieces else len(head)):
-                sock.sendall(head[i : i + (4096 if pieces else len(head))])
+            for i in range(0, len(head), step):
+                sock.sendall(head[i : i + step])
         except (BrokenPipeError, ConnectionResetError):
             pass  # refused mid-way: the answer is already there to read
         status = sock.makefile("rb").readline()
