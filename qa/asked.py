@@ -71,8 +71,15 @@ UNIT = re.compile(
     r"(?:多少|(?<![哪第])几)[亿万千百]?(钱|元|户|人次|人|个(?!百分点)|家|所|辆|天|吨|亩|列|件|套|岁|公里|平方公里|项|座|条|名|台|头|倍|次|"
     r"间|张|场|批|千瓦|立方米)"
 )
+# Measure words that count things, places and bodies, which people and reports choose differently
+# ("几座煤矿" / "8个煤矿", "多少家企业" / "25户企业"): in a count asked with one, a figure counted with
+# another answers it, and what is counted is checked by `counted`. Not units that measure (元, 亩, 公里)
+# nor measure words bound to one kind of thing (辆, 列, 头, 人).
+CLASSIFIERS = "个座所家户处项间"
 HOW_MANY = re.compile(r"\bhow many ([a-z-]+(?: [a-z-]+)?)", re.IGNORECASE)
 DIGIT = re.compile(r"\d")
+HAN = re.compile(r"[\u4e00-\u9fff]")
+PAUSE = re.compile(r"[，,。？?！!；;：:、]")
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?:年|-|—|–|至|到)")
 WHEN = re.compile(r"哪一年|哪年|何时|什么时候|\bwhen\b|\bwhich year\b|\bwhat year\b", re.IGNORECASE)
 def missing(words: QuestionWords, windows: Sequence[Quoted]) -> float:
@@ -128,6 +135,8 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
     unit = UNIT.search(query.normalized)
     if unit is not None:
         wanted = "元" if unit.group(1) == "钱" else unit.group(1)
+        if wanted in CLASSIFIERS:
+            wanted = f"[{CLASSIFIERS}]"
         amount = re.compile(rf"\d[\d.,]*\s*[万亿千百]*\s*[余多]?\s*{wanted}")
         counts = [seg for seg in re.split(r"[，；。]", text) if amount.search(seg)]
         ok["unit"] = bool(counts) and (
@@ -148,9 +157,21 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
     )
     things = counted(query)
     ok["counted"] = not things or any(
-        DIGIT.search(c) and any(form in c for form in things) for w in windows for c in CLAUSE.findall(w.text)
+        DIGIT.search(c) and names(c, things) for w in windows for c in CLAUSE.findall(w.text)
     )
     return ok
+
+
+def names(clause: str, things: tuple[str, ...]) -> bool:
+    """Whether `clause` names one of `things`: the word itself, or in Chinese a noun with the same head
+    character, the one that says what a compound is ("肥猪" / "生猪", "公立幼儿园" / "普惠幼儿园"; not
+    "大学" / "学校")."""
+    if any(form in clause for form in things):
+        return True
+    heads = {form[-1] for form in things if HAN.fullmatch(form[-1])}
+    return bool(heads) and any(
+        tag.startswith("n") and len(word) >= 2 and word[-1] in heads for word, tag in tagged_words(clause)
+    )
 
 
 def counted(query: Query) -> tuple[str, ...]:
@@ -162,6 +183,16 @@ def counted(query: Query) -> tuple[str, ...]:
     unit = UNIT.search(query.normalized)
     if unit is None:
         return ()
-    first = next(iter(tagged_words(query.normalized[unit.end() :])), None)
-    # Only a noun of two characters or more straight after the unit: "多少天实现…" counts days.
-    return (first[0],) if first and first[1].startswith("n") and len(first[0]) >= 2 else ()
+    phrase = PAUSE.split(query.normalized[unit.end() :], maxsplit=1)[0]
+    # The nouns straight after the unit ("多少所大学") or after a 的 that ends a modifier
+    # ("多少项卡脖子的关键核心技术"), two characters or more; none, and nothing is checked:
+    # "多少天实现…" counts days.
+    found: list[str] = []
+    starts = [0] + [m.end() for m in re.finditer("的", phrase)]
+    for start in starts:
+        for word, tag in tagged_words(phrase[start:]):
+            if not tag.startswith("n"):
+                break
+            if len(word) >= 2:
+                found.append(word)
+    return tuple(dict.fromkeys(found))

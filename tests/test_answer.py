@@ -227,3 +227,24 @@ def test_a_year_is_no_figure_and_a_rise_is_no_level() -> None:
     assert checks("自贡城乡居民最低生活保障标准提高了多少元？", rise)["unit"]
     # "几个百分点" asks for a rate, not for a count of 个.
     assert checks("自贡2024年城镇居民收入增长几个百分点？", "城镇居民人均可支配收入增长5.4%，")["unit"]
+
+
+def test_a_count_asked_with_another_measure_word_or_noun_is_given() -> None:
+    from qa import asked
+    from qa.answer import _Window
+
+    def checks(question: str, clause: str) -> dict[str, bool]:
+        passage = Passage("c1", "001.txt", "t", 2017, "work_report", "2017年政府工作报告 › 一、2016年工作回顾", clause, 1, 2, 1.0)
+        window = _Window(passage=0, text=clause, covered=frozenset(), score=1.0, sentence=clause)
+        return asked.checks(understand(question), [passage], [window])
+
+    # People and reports count things with different measure words: 座 and 个, 家 and 户.
+    assert checks("2016年自贡关停了几座煤矿？", "8个煤矿实现关闭。")["unit"]
+    assert checks("2016年自贡帮多少家停工的企业复产？", "促进莱美特镁业等25户停产半停产企业实现复产，")["unit"]
+    # A unit that measures is not a measure word: 亩 is not 个.
+    assert not checks("2017年自贡新种多少亩林子？", "新增限上服务业企业30户。")["unit"]
+    # What is counted is the head of its phrase, after its modifiers, or a noun with the same head.
+    assert checks("今年自贡准备新认定几所收费便宜的普惠幼儿园？", "新认定普惠性幼儿园9所，")["counted"]
+    assert checks("疫情那年自贡一共卖出栏了多少头肥猪？", "生猪出栏178.2万头，")["counted"]
+    # ... but 学校 is no 大学.
+    assert not checks("自贡市有多少所大学？", "新（改扩）建学校、幼儿园50所，")["counted"]
