@@ -5,8 +5,9 @@ target against its result, each figure quoted from its report and cited.
   sentence per year the reports give the indicator for.
 - A question naming no year ("自贡第一产业增加值增长了多少？") gets the latest year the reports give the
   indicator for first, then the older ones, each from its report: when every weighed word of the
-  question is in the row, the row passes the checks any answer passes (`qa.asked.checks`), and the
-  newest figure is one year's (a period's may be a sum: the passages decide then).
+  question is in the row and the row passes the checks any answer passes (`qa.asked.checks`). A
+  five-year review's figure may be its last year's level or a sum, so it is stated with its period
+  ("五年间：…"), never as one year's.
 - A target-versus-result question (`目标…实际`, `完成得怎么样`, `was the target met`) gets the aim,
   the result, and, when both are numbers in the same unit, whether the result met, exceeded or
   missed it: computed here, never guessed. An aim that is not a number is quoted, not judged.
@@ -227,11 +228,11 @@ def _latest(query: Query, index: Index, table: Sequence[Figure], language: str) 
             continue
         per_year.setdefault(row.year, row)  # best first: the first row of a year is kept
     chosen = sorted(per_year.values(), key=lambda r: (r.years[1], r.years[0], r.report_year or 0), reverse=True)
-    # A period's figure ("五年间：社会消费品零售总额583亿元") may be its last year's level or a sum: when
-    # it is the newest, the passages (whose sections say which year they review) are the better judge.
-    if not chosen or chosen[0].years[0] != chosen[0].years[1]:
+    # A period's figure ("五年间：社会消费品零售总额583亿元") may be its last year's level or a sum, so it is
+    # never given as one year's: it is stated with its period ("2016—2020年：…"), as the passage states it.
+    if not chosen:
         return None
-    return _compose(query, index, [r for r in chosen if r.years[0] == r.years[1]][:MAX_YEARS], [], language, "")
+    return _compose(query, index, chosen[:MAX_YEARS], [], language, "")
 
 
 def _tense(row: Figure) -> str:
