@@ -356,7 +356,7 @@ def _server_down(settings: Settings, work: Path) -> Iterator[Row]:
 
 
 def _damaged_model(settings: Settings, work: Path) -> Row:
-    from vectorstore.model import damage, materialize
+    from vectorstore.materialized import damage, materialize
 
     cache = work / "model-cache"
     folder = _whole_model(settings.cache, cache)
@@ -376,7 +376,7 @@ def _damaged_model(settings: Settings, work: Path) -> Row:
 def _whole_model(source_cache: Path, cache: Path) -> Path:
     """A whole model folder in `cache` to damage: the user's, linked (no conversion, no disk), when it
     verifies; else a fresh one (a folder from an older zgqa has no checksums)."""
-    from vectorstore.model import damage, is_complete, materialize, materialized_path
+    from vectorstore.materialized import damage, is_complete, materialize, materialized_path
 
     source = materialized_path(source_cache)
     if not (is_complete(source) and not damage(source)):

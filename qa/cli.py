@@ -184,23 +184,23 @@ def _bench(argv: list[str]) -> int:
 
 
 def _model(settings: Settings, *, force: bool, verify: bool, as_json: bool) -> None:
-    from vectorstore import model
+    from vectorstore import encoders, materialized
 
     if (force or verify) and settings.model != DEFAULT_MODEL:
         flag = "--force" if force else "--verify"
         raise ZgqaError(f"{flag} applies to {DEFAULT_MODEL} only; {settings.model} is not materialized here.")
     if force:
-        model.materialize(settings.cache, force=True)
+        materialized.materialize(settings.cache, force=True)
     if verify:
-        folder = model.materialize(settings.cache)
-        problems = model.damage(folder)
+        folder = materialized.materialize(settings.cache)
+        problems = materialized.damage(folder)
         if problems:
             raise ZgqaError(
                 f"The model folder {folder} is damaged: {'; '.join(problems)}. "
                 "Run `zgqa model --force` to materialize it again."
             )
         print(f"verified: every file of {folder} is as materialized", file=sys.stderr)
-    info = model.describe(settings.model, settings.cache)
+    info = encoders.describe(settings.model, settings.cache)
     if as_json:
         print(json.dumps({**asdict(info), "path": str(info.path) if info.path else None}, ensure_ascii=False))
         return

