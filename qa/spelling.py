@@ -32,19 +32,27 @@ class Speller:
     """The reports' words by sound and by shape, and the reports' text to tell what they never write."""
 
     def __init__(self, words: Iterable[str], text: str) -> None:
-        from pypinyin import lazy_pinyin
-
-        self._pinyin = lazy_pinyin
+        self._words = words
         self._text = text
         self._by_sound: dict[tuple[str, ...], set[str]] = {}
         self._by_shape: dict[str, set[str]] = {}
-        for word in words:
+        self._indexed = False
+
+    def _index(self) -> None:
+        """The words by sound and by shape, made at the first stretch the reports never write (0.7 s):
+        most questions have none, and a one-shot `zgqa ask` should not pay for it."""
+        if self._indexed:
+            return
+        from pypinyin import lazy_pinyin
+
+        for word in self._words:
             if not _CJK_RUN.fullmatch(word) or len(word) > max(SOUND_LENGTHS):
                 continue
             self._by_sound.setdefault(tuple(lazy_pinyin(word)), set()).add(word)
             if len(word) >= SHAPE_MIN:
                 for i in range(len(word)):
                     self._by_shape.setdefault(f"{word[:i]}?{word[i + 1:]}", set()).add(word)
+        self._indexed = True
 
     def correct(self, question: str) -> str:
         """`question` with each stretch the reports never write replaced by the word it stands for."""
@@ -88,7 +96,10 @@ class Speller:
 
     def _match(self, piece: str) -> str | None:
         # One character typed wrong, whether it sounds the same (自共) or looks alike in the term (主休).
-        same = {w for w in self._by_sound.get(tuple(self._pinyin(piece)), set()) if _differ(w, piece) == 1}
+        from pypinyin import lazy_pinyin
+
+        self._index()
+        same = {w for w in self._by_sound.get(tuple(lazy_pinyin(piece)), set()) if _differ(w, piece) == 1}
         if len(same) == 1:
             return next(iter(same))
         if len(piece) >= SHAPE_MIN:
