@@ -25,7 +25,7 @@ from langchain_core.embeddings import Embeddings
 
 from vectorstore.config import DEFAULT_MODEL
 from vectorstore.errors import ModelError
-from vectorstore.materialized import FLOAT32, INT8, MARKER, materialize, read_marker, resolve
+from vectorstore.materialized import FLOAT32, INT8, MARKER, WORDS, materialize, read_marker, resolve
 
 if TYPE_CHECKING:
     import numpy as np
@@ -158,9 +158,11 @@ def describe(model: str, cache: Path) -> ModelInfo:
 
 
 class OnnxEncoder:
-    """One ONNX export of the model, run by onnxruntime on the model's own tokenizer and prompts."""
+    """One ONNX export of the model, run by onnxruntime on the model's own tokenizer and prompts; the
+    token vectors are gathered from the memory-mapped table the export leaves out (`WORDS`)."""
 
     def __init__(self, folder: Path, file: str = FLOAT32, *, threads: int = 0) -> None:
+        import numpy as np
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -170,6 +172,7 @@ class OnnxEncoder:
         self.tokenizer.enable_truncation(int(config.get("max_seq_length") or 512))
         st = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         self.prompts: dict[str, str] = dict(st.get("prompts") or {})
+        self.words = np.load(folder / WORDS, mmap_mode="r", allow_pickle=False)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads  # 0: onnxruntime's choice (the cores there are)
         self.session = ort.InferenceSession(str(folder / file), options, providers=["CPUExecutionProvider"])
@@ -188,18 +191,39 @@ class OnnxEncoder:
         for row, encoding in enumerate(encodings):
             ids[row, : len(encoding.ids)] = encoding.ids
             mask[row, : len(encoding.ids)] = 1
-        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        vectors = np.asarray(self.words[ids], dtype=np.float32)
+        hidden = self.session.run(None, {"inputs_embeds": vectors, "attention_mask": mask})[0]
         pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-        vectors: npt.NDArray[np.float32] = (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
-        return vectors
+        unit: npt.NDArray[np.float32] = (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
+        return unit
 
 
 class OnnxQueryEmbeddings(Embeddings):
     """LangChain embeddings for questions (the `query` prompt) from an ONNX export; passages too, with
-    the `passage` prompt, though the index embeds those with sentence-transformers."""
+    the `passage` prompt, though the index embeds those with sentence-transformers.
+
+    The encoder opens in a thread of its own (its tokenizer alone takes about a second, mostly outside
+    the GIL), so a process opens the index and jieba's dictionary meanwhile; the first question waits
+    for it, and an error opening it is raised there."""
 
     def __init__(self, folder: Path, file: str = FLOAT32) -> None:
-        self.encoder = OnnxEncoder(folder, file)
+        self._encoder: OnnxEncoder | None = None
+        self._error: BaseException | None = None
+        self._opened = threading.Thread(target=self._open, args=(folder, file), name="zgqa-query-encoder", daemon=True)
+        self._opened.start()
+
+    def _open(self, folder: Path, file: str) -> None:
+        try:
+            self._encoder = OnnxEncoder(folder, file)
+        except BaseException as e:  # raised in the asking thread, where it can be reported
+            self._error = e
+
+    @property
+    def encoder(self) -> OnnxEncoder:
+        self._opened.join()
+        if self._encoder is None:
+            raise ModelError(f"the query encoder could not be opened: {self._error}") from self._error
+        return self._encoder
 
     def embed_query(self, text: str) -> list[float]:
         rows: list[list[float]] = self.encoder.encode([text], "query").tolist()

@@ -206,13 +206,18 @@ class Store:
         embeddings: ModelEmbeddings | None = None,
         identity: Identity | None = None,
         root: Path | None = None,
+        reading: bool = False,
     ) -> None:
         """`embeddings` and `identity` replace the configured model (tests use a fast fake); `root` is
-        the generation to open (default: the current one, see `build`)."""
+        the generation to open (default: the current one, see `build`). A store opened for `reading`
+        starts opening its query encoder first, which then opens while Chroma does."""
         self.settings = settings
         self.progress = progress
         self.embeddings = embeddings or ModelEmbeddings(settings.model, settings.cache, progress=progress)
         self._identity = identity
+        self._query_embeddings: Any = None
+        if reading and materialized.is_complete(materialized.materialized_path(settings.cache)):
+            _ = self.query_embeddings  # never materializes here: an index that is missing says so first
         self._open(root or current_root(settings))
         self.location = _location(settings)
 
@@ -227,7 +232,6 @@ class Store:
         self._sentences: SentenceVectors | None = None
         self._figures: tuple[str, list[figure_table.Figure]] | None = None
         self._queries: dict[str, list[float]] = {}
-        self._query_embeddings: Any = None
         self.resynced = False  # the last build rewrote the lexical index, the sentence vectors or the figures
 
     def close(self) -> None:
@@ -648,7 +652,7 @@ def _local_name(settings: Settings) -> str:
 
 def open_store(settings: Settings | None = None, *, progress: bool = False) -> Store:
     """The index for reading, checked: same model, chunker and passage format, lexical half in step."""
-    store = Store(settings or Settings.from_env(), progress=progress)
+    store = Store(settings or Settings.from_env(), progress=progress, reading=True)
     try:
         store.check()
     except BaseException:
