@@ -132,6 +132,21 @@ def _folders(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterato
     yield row("hardening", "seeds/shadow.txt -> a file outside the folder", link, ok)
     warned = next((w for w in corpus.warnings if w.startswith("notes.txt")), "nothing said")
     yield row("hardening", "a file with no title, year or kind of report", warned, "no title, year or kind" in warned)
+    mixed = work / "mixed"
+    mixed.mkdir()
+    report = next(settings.seeds.glob("000_*.txt"))
+    lines = report.read_text(encoding="utf-8").split("\n")
+    half = len(lines) // 2
+    (mixed / report.name).write_bytes(
+        "\n".join(lines[:half]).encode("utf-8") + b"\n" + "\n".join(lines[half:]).encode("gbk")
+    )
+    pasted = load(mixed)
+    whole = [c.text for c in load(settings.seeds).chunks() if c.source == report.name]
+    same = [c.text for c in pasted.chunks()] == whole
+    said = (f"skipped: {pasted.skipped[0].reason}" if pasted.skipped
+            else f"read as {pasted.reports[0].encoding}, {'the same' if same else 'other'} chunks as the UTF-8 file")
+    yield row("hardening", "a report pasted together from UTF-8 and GBK halves", said,
+              not pasted.skipped and same)
 
 
 def _builds(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterator[Any]:

@@ -39,6 +39,19 @@ def test_a_report_in_another_encoding_gives_the_same_chunks(tmp_path: Path, enco
     assert chunk_view(other) == chunk_view(utf8)
 
 
+def test_a_report_pasted_together_from_utf8_and_gbk_is_read_whole_not_called_binary(tmp_path: Path) -> None:
+    utf8 = folder_with(tmp_path / "a", "000_9a0a210a4c556ec2.txt")
+    mixed = tmp_path / "b"
+    mixed.mkdir()
+    lines = (SEEDS / "000_9a0a210a4c556ec2.txt").read_text(encoding="utf-8").split("\n")
+    half = len(lines) // 2
+    data = "\n".join(lines[:half]).encode("utf-8") + b"\n" + "\n".join(lines[half:]).encode("gbk")
+    (mixed / "000_9a0a210a4c556ec2.txt").write_bytes(data)
+    corpus = load(mixed)
+    assert not corpus.skipped and [r.encoding for r in corpus.reports] == ["utf-8 + gb18030"]
+    assert chunk_view(mixed) == chunk_view(utf8)
+
+
 def test_empty_and_binary_files_are_reported_and_the_rest_ingested(tmp_path: Path) -> None:
     folder = folder_with(tmp_path, REPORT)
     (folder / "empty.txt").write_bytes(b"")

@@ -144,11 +144,41 @@ def decode(data: bytes) -> tuple[str, str] | str:
     try:
         text, encoding = data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
+        mixed = _by_line(data)
+        if mixed is not None:
+            return _checked(*mixed)
         best = from_bytes(data).best()
         if best is None:
-            return "binary or undecodable file: no text encoding fits it"
+            return "undecodable file: no text encoding fits it"
         text, encoding = str(best), best.encoding
     return _checked(text, encoding)
+
+
+def _by_line(data: bytes) -> tuple[str, str] | None:
+    """A file pasted together from a UTF-8 text and a legacy one (GBK from an old Windows tool), line
+    by line: a line of non-ASCII bytes that is valid UTF-8 is UTF-8 (another encoding's Chinese almost
+    never is), the other lines are in the one encoding charset-normalizer finds for them. Read as one
+    encoding, such a file was either refused or half of it read as gibberish. None when the file is
+    not mixed, or its other lines fit no encoding."""
+    lines = data.split(b"\n")
+    utf8, legacy = False, []
+    for i, line in enumerate(lines):
+        try:
+            line.decode("utf-8")
+            utf8 = utf8 or not line.isascii()
+        except UnicodeDecodeError:
+            legacy.append(i)
+    if not utf8 or not legacy:
+        return None
+    best = from_bytes(b"\n".join(lines[i] for i in legacy)).best()
+    if best is None:
+        return None
+    other = set(legacy)
+    try:
+        text = "\n".join(line.decode(best.encoding if i in other else "utf-8") for i, line in enumerate(lines))
+    except (UnicodeDecodeError, LookupError):
+        return None
+    return text.lstrip("\ufeff"), f"utf-8 + {best.encoding}"
 
 
 def _checked(text: str, encoding: str) -> tuple[str, str] | str:
