@@ -28,7 +28,7 @@ def hardening(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterat
     yield from _question_files(settings, work, row)
     yield from _folders(settings, work, row)
     yield from _builds(settings, work, row)
-    yield _rebuild_followed(settings, work, row)
+    yield from _rebuild_followed(settings, work, row)
 
 
 def _said(call: Callable[[], object]) -> tuple[str, str]:
@@ -191,7 +191,7 @@ def _builds(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterator
               f"records inside it; stray files beside it: {strays or 'none'}", not strays)
 
 
-def _rebuild_followed(settings: Settings, work: Path, row: Callable[..., Any]) -> Any:
+def _rebuild_followed(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterator[Any]:
     import qa
     from vectorstore.store import build
 
@@ -201,11 +201,20 @@ def _rebuild_followed(settings: Settings, work: Path, row: Callable[..., Any]) -
     before = qa.ask(GDP, settings=own).text
     path = next(own.seeds.glob("000_*.txt"))
     path.write_text(path.read_text(encoding="utf-8").replace("增长7.1%", "增长7.3%", 1), encoding="utf-8")
-    build(own, progress=False)
+    report = build(own, progress=False)
     after = qa.ask(GDP, settings=own).text
     qa.close()
-    return row("hardening", "a running process, after `zgqa build` corrects 增长7.1% to 增长7.3%",
-               f"before: {before} after (next question, no restart): {after}", "7.1%" in before and "7.3%" in after)
+    yield row("hardening", "a running process, after `zgqa build` corrects 增长7.1% to 增长7.3%",
+              f"before: {before} after (next question, no restart): {after}", "7.1%" in before and "7.3%" in after)
+    counts = (report.added, report.updated, report.deleted)
+    yield row("hardening", "the build that corrected that figure (in a copy of the index), as it reports it",
+              f"{report.added} added, {report.updated} updated, {report.deleted} deleted", counts == (0, 1, 0))
+    link = work / "followed-link"
+    link.symlink_to(own.index)
+    again = build(replace(own, index=link), progress=False)
+    yield row("hardening", "zgqa build of the same index reached by another path (a link to it)",
+              f"{again.added} added, {again.skipped} unchanged, {again.deleted} deleted",
+              (again.added, again.deleted, again.skipped) == (0, 0, again.chunks))
 
 
 def upload_status(url: str) -> int:

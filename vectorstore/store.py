@@ -31,6 +31,7 @@ import re
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -447,6 +448,7 @@ class Store:
         manager = self._record_manager()
         before = {_chunk_of_record(rid): rid for rid in manager.list_keys()}
         store = self.vectorstore()
+        places = self._places(list(before.values()))
         docs = self._documents(chunks)
         embedded_before = self.embeddings.embedded
         try:
@@ -471,10 +473,30 @@ class Store:
         report.updated = sum(1 for c, rid in after.items() if c in before and before[c] != rid)
         report.deleted = sum(1 for c in before if c not in after)
         report.skipped = sum(1 for c, rid in after.items() if before.get(c) == rid)
+        # A chunk's id holds its text, so an edited chunk is a new chunk and its old one is gone; in the
+        # user's terms it was updated: as many as were both added and deleted in one report's section.
+        gone = Counter(places.get(rid) for c, rid in before.items() if c not in after)
+        new = Counter((ch.source, ch.section) for ch in chunks if ch.id not in before)
+        edited = sum(min(n, gone[place]) for place, n in new.items())
+        report.added, report.deleted, report.updated = (
+            report.added - edited, report.deleted - edited, report.updated + edited
+        )
         self._sync_lexical()
         self._sync_figures(corpus)
         report.seconds = time.perf_counter() - start
         return report
+
+    def _places(self, ids: list[str]) -> dict[str, tuple[str, str]]:
+        """Each record's report and section, as the collection holds them."""
+        collection = self.collection()
+        if collection is None or not ids:
+            return {}
+        got = collection.get(ids=ids, include=["metadatas"])
+        return {
+            rid: (str(meta.get("source")), str(meta.get("section")))
+            for rid, meta in zip(got["ids"], got["metadatas"] or [], strict=False)
+            if meta
+        }
 
     def _documents(self, chunks: list[Chunk]) -> Iterator[Document]:
         from langchain_core.documents import Document
@@ -575,12 +597,28 @@ class Store:
         from langchain_classic.indexes import SQLRecordManager
 
         self.folder.mkdir(parents=True, exist_ok=True)
+        import sqlalchemy
         from sqlalchemy.engine import URL
 
         # A URL built from parts: a folder named `a?b` or `x%20y` stays that folder.
         url = URL.create("sqlite", database=str(self.folder / "records.sqlite"))
-        manager = SQLRecordManager(f"{self.location}/{self.settings.collection}", db_url=url)
+        # The database is this collection's alone, so its records are named by the collection, not by
+        # where the index sits: a copied or moved index, or one reached by another path, is the same
+        # index. Records named by the folder's path (before) are renamed once.
+        manager = SQLRecordManager(f"{_local_name(self.settings)}/{self.settings.collection}", db_url=url)
         manager.create_schema()
+        engine = manager.engine
+        assert isinstance(engine, sqlalchemy.engine.Engine)  # a sqlite URL makes a synchronous engine
+        name = {"name": manager.namespace}
+        with engine.connect() as connection:
+            other = connection.execute(
+                sqlalchemy.text("SELECT 1 FROM upsertion_record WHERE namespace != :name LIMIT 1"), name
+            ).first()
+        if other is not None:
+            with engine.begin() as connection:
+                connection.execute(
+                    sqlalchemy.text("UPDATE upsertion_record SET namespace = :name WHERE namespace != :name"), name
+                )
         return manager
 
     def _say(self, message: str) -> None:
