@@ -254,3 +254,19 @@ def test_the_same_index_by_another_path_or_copied_keeps_its_records(index_settin
     link.symlink_to(index_settings.index.resolve())
     _, report = _build(replace(index_settings, index=link))
     assert (report.added, report.deleted, report.skipped) == (0, 0, report.chunks)  # type: ignore[attr-defined]
+
+
+def test_a_build_says_how_many_texts_the_model_will_embed_before_it_starts(
+    index_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vectorstore.sentences import split
+
+    chunks = load(index_settings.seeds).chunks()
+    texts = {passage_text(c) for c in chunks} | {s for c in chunks for s in split(c.text)}
+    with Store(index_settings, progress=True, embeddings=FakeEmbeddings(), identity=FAKE_IDENTITY) as store:
+        store.build(load(index_settings.seeds))
+    # One count for all the model's work, passages and sentences, shown before the first is embedded.
+    assert f"{len(texts)} new texts to embed" in capsys.readouterr().err
+    with Store(index_settings, progress=True, embeddings=FakeEmbeddings(), identity=FAKE_IDENTITY) as store:
+        store.build(load(index_settings.seeds))
+    assert "new texts to embed" not in capsys.readouterr().err

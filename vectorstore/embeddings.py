@@ -12,6 +12,7 @@ obtaining the model (see `encoders.py`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,19 @@ class ModelEmbeddings(Embeddings):
         self.progress = progress
         self.embedded = 0  # texts actually run through the model by this object
         self._model: Any = None
+        self._bar: Any = None
+
+    def open_bar(self, total: int) -> None:
+        """Count the texts the model embeds from now on, of `total`, on one progress bar."""
+        from tqdm import tqdm
+
+        self.close_bar()
+        self._bar = tqdm(total=total, desc="embedding", unit="text", file=sys.stderr)
+
+    def close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     @property
     def model(self) -> Any:
@@ -64,5 +78,7 @@ class ModelEmbeddings(Embeddings):
             show_progress_bar=False,  # the build shows one bar over all chunks instead
         )
         self.embedded += len(texts)
+        if self._bar is not None:
+            self._bar.update(len(texts))
         rows: list[list[float]] = vectors.tolist()
         return rows
