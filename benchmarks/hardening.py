@@ -6,6 +6,7 @@ Leaves out: the areas tried before it (benchmarks/reliability.py), and timing.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -182,6 +183,27 @@ def _builds(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterator
     store.close()
     yield row("hardening", "a second build while a build holds the index",
               f"{'waited' if waited else 'did not wait'}: {' '.join(heard) or 'nothing said'}", waited and bool(heard))
+
+    real_copy = shutil.copyfile
+
+    def full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    shutil.copyfile = full  # type: ignore[assignment]  # the disk fills while the build copies the index
+    try:
+        build(own, progress=False)
+        said, ok = "built", False
+    except StoreError as exc:
+        said, ok = f"message: {exc}", "copy was removed" in str(exc)
+    finally:
+        shutil.copyfile = real_copy
+    left = [p.name for p in (own.index / "generations").iterdir() if p.name.endswith(".building")]
+    import qa
+
+    answer = qa.ask(GDP, settings=own).text
+    qa.close()
+    yield row("hardening", "the disk fills while a build copies the index (ENOSPC from every file copy)",
+              f"{said}; copies left: {len(left)}; then asked: {answer}", ok and not left and "7.1%" in answer)
 
     odd = replace(settings, index=work / "index?x=1 %20")
     shutil.copytree(settings.index / "embedding-cache", odd.index / "embedding-cache")

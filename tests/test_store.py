@@ -270,3 +270,32 @@ def test_a_build_says_how_many_texts_the_model_will_embed_before_it_starts(
     with Store(index_settings, progress=True, embeddings=FakeEmbeddings(), identity=FAKE_IDENTITY) as store:
         store.build(load(index_settings.seeds))
     assert "new texts to embed" not in capsys.readouterr().err
+
+
+def test_a_full_disk_while_copying_the_index_stops_the_build_and_leaves_the_index_answering(
+    index_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import shutil
+
+    from vectorstore import generations
+
+    _build(index_settings)
+    building = index_settings.index / generations.GENERATIONS
+
+    def full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(shutil, "copyfile", full)
+        with pytest.raises(StoreError, match="No space left on device.*the copy was removed"):
+            _build(index_settings)
+    with monkeypatch.context() as patched:
+        patched.setattr(shutil, "disk_usage", lambda _: shutil._ntuple_diskusage(10**9, 10**9 - 1000, 1000))  # type: ignore[attr-defined]
+        with pytest.raises(StoreError, match="Not enough free space to build"):
+            _build(index_settings)
+    assert not [p for p in building.iterdir() if p.name.endswith(".building")]
+    store = fake_store(index_settings)
+    assert store.collection().count() > 0  # type: ignore[union-attr]
+    _, report = _build(index_settings)  # and the next build, with room, goes through unchanged
+    assert report.added == report.deleted == 0  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from vectorstore.config import Settings
+from vectorstore.errors import StoreError
 
 READERS = ".readers"
 _open_here: Counter[Path] = Counter()  # generations this process reads, with how many stores each
@@ -92,6 +93,10 @@ def current_root(settings: Settings) -> Path:
     return link.resolve()
 
 
+# Room a build needs beyond the copy of the index: the records and vectors it writes.
+_SPARE = 50_000_000
+
+
 def stage(settings: Settings, root: Path) -> Path:
     """A private copy of the current generation to build in, after sweeping the copies of builds
     that were killed."""
@@ -102,10 +107,24 @@ def stage(settings: Settings, root: Path) -> Path:
         if not pid.isdigit() or not _alive(int(pid)):
             shutil.rmtree(leftover, ignore_errors=True)
     staging = generations / f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}{_BUILDING}"
+    parts = [part for part in _LAYOUT if (root / part).is_dir()]
+    needed = sum(f.stat().st_size for part in parts for f in (root / part).rglob("*") if f.is_file())
+    free = shutil.disk_usage(generations).free
+    again = "Free some space and run `zgqa build` again; the index answers as before meanwhile."
+    if free < needed + _SPARE:
+        raise StoreError(
+            f"Not enough free space to build: a build works on a copy of the index ({needed / 1e6:.0f} MB, and "
+            f"{_SPARE / 1e6:.0f} MB to spare) and {generations} has {free / 1e6:.0f} MB free. {again}"
+        )
     staging.mkdir()
-    for part in _LAYOUT:
-        if (root / part).is_dir():
+    try:
+        for part in parts:
             shutil.copytree(root / part, staging / part)
+    except OSError as exc:  # a disk filled by something else meanwhile: the copy goes, the index stays
+        shutil.rmtree(staging, ignore_errors=True)
+        # shutil.Error carries one (source, copy, reason) per file that failed; the first says why.
+        first = exc.args[0][0][2] if isinstance(exc, shutil.Error) and exc.args and exc.args[0] else exc
+        raise StoreError(f"Copying the index to build in failed ({first}); the copy was removed. {again}") from exc
     return staging
 
 
