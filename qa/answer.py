@@ -37,7 +37,7 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 
-from qa import asked, calibration
+from qa import asked, calibration, listing
 from qa.matching import CLAUSE, QuestionWords, question_words
 from qa.question import Query, understand
 from qa.retrieval import Index, defines, from_document, tense
@@ -86,7 +86,7 @@ CLAUSE_DENSE = 0.5
 # An enumeration ("有哪些", "哪几个方面", "what are the main …") is answered with the enumerating
 # sentence whole, and the sentences that go on with it ("二是…", "（二）…"), up to this length.
 _LIST = re.compile(
-    r"哪些|哪几|哪[一二三四五六七八九十两]+[个项类种方大件条点]|包括什么|有什么|什么(?:措施|举措|项目|工作|产业|方面)|"
+    r"哪些|哪几|分别是什么|哪[一二三四五六七八九十两]+[个项类种方大件条点]|包括什么|有什么|什么(?:措施|举措|项目|工作|产业|方面)|"
     r"\bwhat (?:are|were) (?:the|its|zigong's)?\s*(?:main|key|major)?\b|\bwhich\b.*\b(?:are|were)\b|\blist\b",
     re.IGNORECASE,
 )
@@ -142,6 +142,8 @@ class Composer:
                     else f"报告中没有提到“{'”“'.join(names)}”。"
                 )
             return refusal(query.text, passages, why, coverage=coverage, language=lang)
+        if _LIST.search(query.normalized) and not query.is_comparison:
+            passages, windows = self._run_on(passages, windows)
         cited: list[Passage] = []
         support: dict[str, list[str]] = {}
         sentences: list[tuple[str, Passage]] = []
@@ -167,6 +169,17 @@ class Composer:
         return Answer(
             question=query.text, text=text, found=True, citations=citations, coverage=coverage, language=lang
         )
+
+    def _run_on(self, passages: Sequence[Passage], windows: list[_Window]) -> tuple[list[Passage], list[_Window]]:
+        """A list that runs on past the first window's passage: its items from the passages after it."""
+        first = windows[0]
+        more = listing.runs_on(self.index, passages[first.passage], first.text)
+        extended = list(passages) + [p for p, _ in more]
+        added = [
+            _Window(passage=len(passages) + i, text=text, covered=frozenset(), score=0.0, sentence=text)
+            for i, (_, text) in enumerate(more)
+        ]
+        return extended, [first, *added, *windows[1:]]
 
     def assess(
         self, query: Query, passages: Sequence[Passage], words: QuestionWords | None = None

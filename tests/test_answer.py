@@ -248,3 +248,20 @@ def test_a_count_asked_with_another_measure_word_or_noun_is_given() -> None:
     assert checks("疫情那年自贡一共卖出栏了多少头肥猪？", "生猪出栏178.2万头，")["counted"]
     # ... but 学校 is no 大学.
     assert not checks("自贡市有多少所大学？", "新（改扩）建学校、幼儿园50所，")["counted"]
+
+
+@pytest.mark.parametrize(
+    ("question", "items"),
+    [
+        # The announcing sentence ends one passage; "二是…" to "六是…" begin the passages after it.
+        ("“十四五”规划纲要草案要求推动实现的六个新突破分别是什么？", ("一是", "二是", "四是", "六是")),
+        # "…五个方面推动发展突破：" is its passage's last sentence; the items are sub-section headings.
+        ("2017年政府工作报告说今后五年要在哪五个方面推动发展突破？", ("（一）大力推进产业现代化", "（五）大力推进服务均等化")),
+    ],
+)
+def test_a_list_that_runs_on_past_its_passage_is_quoted_with_its_items_each_cited(
+    opened_index: Any, question: str, items: tuple[str, ...]
+) -> None:
+    answer = _ask(opened_index, question)
+    assert answer.found and all(item in answer.text for item in items), answer.text
+    assert len(answer.citations) >= 3 and "[3]" in answer.text
