@@ -7,13 +7,16 @@ Leaves out: the areas tried before it (benchmarks/reliability.py), and timing.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ def hardening(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterat
     yield from _folders(settings, work, row)
     yield from _builds(settings, work, row)
     yield from _rebuild_followed(settings, work, row)
+    yield from _readers(settings, work, row)
 
 
 def _said(call: Callable[[], object]) -> tuple[str, str]:
@@ -250,3 +254,77 @@ def upload_status(url: str) -> int:
     except urllib.error.HTTPError as exc:
         exc.close()
         return exc.code
+
+
+def files(folder: Path) -> dict[str, tuple[int, bytes]]:
+    """Every entry under `folder` with its mode and a digest of its content: what a reader must leave as it was."""
+    return {
+        str(p.relative_to(folder)): (p.lstat().st_mode, b"" if p.is_dir() or p.is_symlink()
+                                     else hashlib.sha256(p.read_bytes()).digest())
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def unprivileged() -> list[str] | None:
+    """A command prefix under which file permissions bind: nothing for a user, root's override of them
+    dropped for root (`setpriv`); None when there is no way (root without setpriv)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--bounding-set", "-dac_override"] if setpriv else None
+
+
+def _zgqa(settings: Settings, *args: str, prefix: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    from benchmarks.servers import zgqa_env
+
+    zgqa = Path(sys.executable).with_name("zgqa")
+    return subprocess.run([*prefix, str(zgqa), *args], env=zgqa_env(settings), capture_output=True, text=True,
+                          timeout=600)
+
+
+def _one_line(done: subprocess.CompletedProcess[str], work: Path) -> str:
+    """The exit status and stderr, the temporary folder shown as …: the cell keeps what is said."""
+    return f"exit {done.returncode}, stderr: {done.stderr.strip()}".replace(str(work), "…")
+
+
+def _is_one_line(done: subprocess.CompletedProcess[str], start: str) -> bool:
+    return done.returncode == 1 and done.stderr.startswith(start) and done.stderr.count("\n") == 1
+
+
+def _readers(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterator[Any]:
+    """Item 11: a reader writes nothing in the index folder, and never follows a link out of it."""
+    typo = replace(settings, index=work / "typo" / ".chroma")
+    done = _zgqa(typo, "ask", GDP)
+    made = [str(p.relative_to(work)) for p in (work / "typo", *(work / "typo").rglob("*")) if p.exists()]
+    yield row("hardening", "`zgqa ask` with ZGQA_INDEX naming a folder that is not there (a typo)",
+              f"{_one_line(done, work)}; created: {', '.join(made) or 'nothing'}",
+              _is_one_line(done, f"zgqa: No index in {typo.index}: run `zgqa build`.") and not made)
+
+    frozen = replace(settings, index=work / "read-only")
+    shutil.copytree(settings.index, frozen.index, symlinks=True,
+                    ignore=shutil.ignore_patterns("embedding-cache", ".readers"))
+    subprocess.run(["chmod", "-R", "a-w", str(frozen.index)], check=True)
+    before, prefix = files(frozen.index), unprivileged()
+    try:
+        done = _zgqa(frozen, "ask", GDP, prefix=prefix or [])
+        after = files(frozen.index)
+        changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(frozen.index)], check=True)
+    answer = done.stdout.splitlines()[0] if done.returncode == 0 and done.stdout else _one_line(done, work)
+    who = "" if prefix is None else " (as root without its override of permissions)" if prefix else ""
+    yield row("hardening", f"an index whose files are read-only (`chmod -R a-w` on a copy), then `zgqa ask`{who}",
+              f"{answer}; files of the index changed: {', '.join(changed) or 'none'}",
+              prefix is not None and done.returncode == 0 and "7.1%" in answer and not changed)
+
+    linked = replace(settings, index=work / "linked")
+    linked.index.mkdir()
+    outside = work / "etc"  # stands for /etc
+    outside.mkdir()
+    (linked.index / "current").symlink_to(outside)
+    done = _zgqa(linked, "ask", GDP)
+    written = sorted(p.name for p in outside.rglob("*"))
+    yield row("hardening", f"a `current` link to a folder out of the index ({outside.name}, standing for /etc), "
+              "then `zgqa ask`", f"{_one_line(done, work)}; written there: {', '.join(written) or 'nothing'}",
+              _is_one_line(done, f"zgqa: The index in {linked.index} is damaged (its `current` link points outside")
+              and not written)

@@ -248,3 +248,78 @@ def test_the_app_refuses_huge_headers_with_431_and_drops_clients_silent_mid_requ
     said = log.read_text(errors="replace")
     assert said.count("refused request headers over 65536 bytes") == 2  # one line each, no traceback
     assert said.count("dropped a client idle for 2 s") == 2 and "Traceback" not in said
+
+
+# --- item 11: a reader writes nothing --------------------------------------------------------------
+
+GDP_QUESTION = "2024年自贡地区生产总值增长多少？"
+
+
+def test_asking_a_missing_index_is_one_line_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qa.cli import main
+    from vectorstore import StoreError
+
+    typo = tmp_path / "typo" / ".chroma"
+    monkeypatch.setenv("ZGQA_INDEX", str(typo))
+    monkeypatch.setenv("ZGQA_CACHE", str(tmp_path / "cache"))
+    assert main(["ask", GDP_QUESTION]) == 1
+    assert capsys.readouterr().err == f"zgqa: No index in {typo}: run `zgqa build`.\n"
+    with pytest.raises(StoreError, match="No index in"):
+        qa.retrieve(GDP_QUESTION, settings=Settings(index=typo, cache=tmp_path / "cache"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_current_link_out_of_the_index_folder_is_refused_and_never_written_through(
+    index_settings: Settings, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from vectorstore import StoreError
+
+    outside = tmp_path / "etc"  # stands for /etc
+    outside.mkdir()
+    index_settings.index.mkdir()
+    (index_settings.index / "current").symlink_to(outside)
+    said = rf"The index in {re.escape(str(index_settings.index))} is damaged \(its `current` link points outside"
+    with pytest.raises(StoreError, match=said + r".*run `zgqa build --rebuild`"):
+        qa.ask(GDP_QUESTION, settings=replace(index_settings, cache=tmp_path / "cache"))
+    with pytest.raises(StoreError, match=said):
+        fake_store(index_settings).build(load(index_settings.seeds))
+    heard: list[str] = []
+    with fake_store(index_settings) as store:
+        store._say = heard.append  # type: ignore[method-assign]
+        report = store.build(load(index_settings.seeds), rebuild=True)
+        store.check()
+    assert report.discarded == [f"the `current` link (points outside the index folder, to {outside})"]
+    assert heard[0] == f"Discarding the `current` link (points outside the index folder, to {outside})."
+    assert list(outside.iterdir()) == []
+    assert current_root(index_settings).parent == index_settings.index / "generations"
+
+
+@pytest.mark.model
+def test_a_read_only_index_answers_and_is_left_exactly_as_it_was(real_index: Settings, tmp_path: Path) -> None:
+    import tempfile
+
+    from benchmarks.hardening import files, unprivileged
+
+    prefix = unprivileged()
+    if prefix is None:
+        pytest.skip("root without setpriv: file permissions cannot be made to bind")
+    index = tmp_path / "index"
+    shutil.copytree(real_index.index, index, symlinks=True, ignore=shutil.ignore_patterns("embedding-cache", READERS))
+    subprocess.run(["chmod", "-R", "a-w", str(index)], check=True)
+    before, copies = files(index), set(Path(tempfile.gettempdir()).glob("zgqa-read-only-*"))
+    env = {**os.environ, "ZGQA_INDEX": str(index), "ZGQA_SEEDS": str(real_index.seeds),
+           "ZGQA_CACHE": str(real_index.cache)}
+    try:
+        done = subprocess.run([*prefix, sys.executable, "-m", "qa.cli", "ask", GDP_QUESTION],
+                              capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        after = files(index)
+        subprocess.run(["chmod", "-R", "u+w", str(index)], check=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("据2025年政府工作报告，全市地区生产总值增长7.1%。[1]")
+    assert after == before
+    assert set(Path(tempfile.gettempdir()).glob("zgqa-read-only-*")) <= copies  # Chroma's private copy is gone

@@ -84,12 +84,35 @@ _BUILDING = ".building"
 _LAYOUT = ("chroma", "embedded")  # what a generation holds; the embedding cache is shared by all
 
 
+def damaged(index: Path | str, what: str) -> str:
+    """The one line that says an index is damaged, what is, and what recovers it."""
+    return f"The index in {index} is damaged ({what}): run `zgqa build --rebuild`."
+
+
+def link_damage(settings: Settings) -> str | None:
+    """What is wrong with the `current` link, or None: it must name a generation of this index
+    folder that is there. A link elsewhere (`/etc`) is never followed, for reading or for writing."""
+    link = settings.index / CURRENT
+    if settings.chroma_host or not link.is_symlink():
+        return None
+    target = link.resolve()
+    if target.parent != (settings.index / GENERATIONS).resolve():
+        return f"its `{CURRENT}` link points outside the index folder, to {target}"
+    if not target.is_dir():
+        return f"its `{CURRENT}` link points to a generation that is gone, {target.name}"
+    return None
+
+
 def current_root(settings: Settings) -> Path:
     """The folder of the index readers open now: the current generation, or the index folder itself
-    when it predates generations (or is a server's local half)."""
+    when it predates generations (or is a server's local half). A `current` link out of the
+    index's generations is refused (`link_damage`)."""
     link = settings.index / CURRENT
     if settings.chroma_host or not link.is_symlink():
         return settings.index
+    what = link_damage(settings)
+    if what is not None:
+        raise StoreError(damaged(settings.index, what))
     return link.resolve()
 
 

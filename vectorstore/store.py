@@ -27,10 +27,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import shutil
 import sys
+import tempfile
 import time
+import weakref
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +46,7 @@ from vectorstore.chunking import CHUNKER_VERSION, Chunk
 from vectorstore.config import DEFAULT_MODEL, Settings
 from vectorstore.embeddings import ModelEmbeddings
 from vectorstore.errors import StoreError, ZgqaError
-from vectorstore.generations import build_lock, current_root, publish, read, stage
+from vectorstore.generations import _alive, build_lock, current_root, damaged, link_damage, publish, read, stage
 from vectorstore.ingest import Corpus
 from vectorstore.lexical import LexicalIndex, fingerprint_of
 from vectorstore.sentences import SentenceVectors, split
@@ -113,6 +116,7 @@ class BuildReport:
     deleted: int = 0
     embedded: int = 0  # texts run through the model; the rest came from the embedding cache
     rebuilt_because: list[str] = field(default_factory=list)
+    discarded: list[str] = field(default_factory=list)  # what a build set aside: a `current` link out of the index
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -211,22 +215,32 @@ class Store:
     ) -> None:
         """`embeddings` and `identity` replace the configured model (tests use a fast fake); `root` is
         the generation to open (default: the current one, see `build`). A store opened for `reading`
-        starts opening its query encoder first, which then opens while Chroma does."""
+        (`open_store`) writes nothing in the index folder: an index that is not there is refused, and
+        a read-only one is read as any other; it starts opening its query encoder first, which then
+        opens while Chroma does. A store to build with is opened even on a damaged `current` link,
+        which `build(rebuild=True)` then replaces."""
         self.settings = settings
         self.progress = progress
         self.embeddings = embeddings or ModelEmbeddings(settings.model, settings.cache, progress=progress)
         self._identity = identity
+        self.reading = reading
+        self.location = _location(settings)
+        # What is wrong with the `current` link, for a build to refuse or replace (a reader is refused at once).
+        self.link_damage = None if reading or root is not None else link_damage(settings)
         self._query_embeddings: Any = None
+        root = root or (settings.index if self.link_damage else current_root(settings))  # a reader's bad link: refused
+        if reading and not settings.chroma_host:
+            _check_generation(settings, root)  # before anything opens: one line, then the exit
+        self._open(root)
         if reading and materialized.is_complete(materialized.materialized_path(settings.cache)):
             _ = self.query_embeddings  # never materializes here: an index that is missing says so first
-        self._open(root or current_root(settings))
-        self.location = _location(settings)
 
     def _open(self, root: Path) -> None:
         self.root = root
         if not self.settings.chroma_host:
             read(root)  # a build keeps this generation on disk while this process reads it
-        self.client = _client(self.settings, root)
+        self._client: Any = None  # opened on first use: a build from scratch never opens the old generation
+        self._private: Path | None = None  # a read-only index's Chroma folder, copied (see `_client`)
         self.folder = root / _local_name(self.settings) / self.settings.collection
         self._vectorstore: Any = None
         self._lexical: LexicalIndex | None = None
@@ -235,15 +249,37 @@ class Store:
         self._queries: dict[str, list[float]] = {}
         self.resynced = False  # the last build rewrote the lexical index, the sentence vectors or the figures
 
+    @property
+    def client(self) -> Any:
+        """The Chroma client, opened on first use."""
+        if self._client is None:
+            if self.link_damage:
+                raise StoreError(damaged(self.location, self.link_damage))
+            self._client, self._private = _client(self.settings, self.root, reading=self.reading)
+            if self._private is not None:  # removed by `close`, or when the process exits without it
+                self._removal = weakref.finalize(self, shutil.rmtree, self._private, True)
+        return self._client
+
     def close(self) -> None:
         """Release the Chroma client (its HTTP connections, or its hold on the folder)."""
-        # subtle: chromadb 1.5's HTTP client never closes the httpx sessions of its client and of its
-        # admin client, whose sockets would then leak.
-        for owner in (self.client, getattr(self.client, "_admin_client", None)):
-            session = getattr(getattr(owner, "_server", None), "_session", None)
-            if session is not None:
-                session.close()
-        self.client.close()
+        if self._client is not None:
+            # subtle: chromadb 1.5's HTTP client never closes the httpx sessions of its client and of
+            # its admin client, whose sockets would then leak.
+            for owner in (self._client, getattr(self._client, "_admin_client", None)):
+                session = getattr(getattr(owner, "_server", None), "_session", None)
+                if session is not None:
+                    session.close()
+            self._client.close()
+            self._client = None
+        if self._private is not None:
+            self._removal()
+            self._private = None
+        if isinstance(self._query_embeddings, encoders.OnnxQueryEmbeddings):
+            # subtle: the encoder opens in a thread of its own; a process that exits while it is still
+            # opening (an index refused at once) aborts in onnxruntime ("terminate called without an
+            # active exception", exit 134), so it is waited for. Its own error is not this one's.
+            with contextlib.suppress(Exception):
+                _ = self._query_embeddings.encoder
         if not self.settings.chroma_host:
             read(self.root, done=True)
 
@@ -399,12 +435,19 @@ class Store:
     def _build_locked(self, corpus: Corpus, *, rebuild: bool, prune: bool) -> BuildReport:
         if self.settings.chroma_host:
             return self._build(corpus, rebuild=rebuild, prune=prune)
+        discarded = []
+        if self.link_damage:  # never followed: a build from scratch replaces it
+            if not rebuild:
+                raise StoreError(damaged(self.location, self.link_damage))
+            discarded.append(f"the `current` link ({self.link_damage.removeprefix('its `current` link ')})")
+            self._say(f"Discarding {discarded[0]}.")
         staging = stage(self.settings, self.root)
         try:
             with Store(
                 self.settings, progress=self.progress, embeddings=self.embeddings, identity=self._identity, root=staging
             ) as building:
                 report = building._build(corpus, rebuild=rebuild, prune=prune)
+            report.discarded[:0] = discarded
             changed = report.added or report.updated or report.deleted or report.rebuilt_because or building.resynced
             if changed or self.root == self.settings.index:
                 new = publish(self.settings, staging)
@@ -415,6 +458,7 @@ class Store:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         self.close()
+        self.link_damage = None  # the link is the one just published
         self._open(new)
         return report
 
@@ -659,7 +703,9 @@ def _cached_embeddings(embeddings: ModelEmbeddings, folder: Path, identity: Iden
     )
 
 
-def _client(settings: Settings, root: Path) -> Any:
+def _client(settings: Settings, root: Path, *, reading: bool = False) -> tuple[Any, Path | None]:
+    """The Chroma client of a server, or of the generation at `root`, and the private folder it was
+    opened in, if any (see `_readable_copy`)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -676,13 +722,64 @@ def _client(settings: Settings, root: Path) -> Any:
             client.list_collections(limit=1)  # the heartbeat may be open to all; this is not, behind auth
         except Exception as exc:
             raise StoreError(_unreachable(settings, exc)) from exc
-        return client
+        return client, None
     folder = root / "chroma"
+    private = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+        if reading and not _writable(folder):
+            private = _readable_copy(folder)
+            folder = private / "chroma"
+        elif not reading:
+            folder.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(folder), settings=chroma_settings), private
     except Exception as exc:
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
         raise StoreError(f"Cannot open the index folder {folder}: {exc}") from exc
+
+
+def _check_generation(settings: Settings, root: Path) -> None:
+    """Refuse, for a reader, the generation at `root` when there is no index in it."""
+    if not (root / "chroma" / "chroma.sqlite3").is_file():
+        raise StoreError(f"No index in {_location(settings)}: run `zgqa build`.")
+
+
+def _writable(folder: Path) -> bool:
+    """Whether this process may write every file of the Chroma folder (a read-only copy, mount or owner: no)."""
+    return all(os.access(p, os.W_OK) for p in (folder, *folder.rglob("*")))
+
+
+_PRIVATE = "zgqa-read-only-"
+
+
+def _readable_copy(folder: Path) -> Path:
+    """A private, writable copy of a read-only generation's Chroma folder, for Chroma to open.
+
+    subtle: Chroma 1.5 writes at every open, even to read: its Rust half inserts a row into the
+    `acquire_write` table of chroma.sqlite3 (a lock workaround, sqlx#481), and the local HNSW segment
+    replays the collection's log and writes its files again. On a read-only folder the first fails
+    ("attempt to write a readonly database"), so the reader opens a copy (a few MB) in the temporary
+    folder instead, removed by `Store.close` (or at exit, or by the next reader once this process is
+    gone); the index itself is never written.
+    """
+    for left in Path(tempfile.gettempdir()).glob(f"{_PRIVATE}*"):  # by a reader that was killed
+        pid = left.name.removeprefix(_PRIVATE).split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(left, ignore_errors=True)
+    private = Path(tempfile.mkdtemp(prefix=f"{_PRIVATE}{os.getpid()}-"))
+    try:
+        for path in sorted(folder.rglob("*")):
+            target = private / "chroma" / path.relative_to(folder)
+            if path.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+            else:  # the content only: the copy's permissions are this process's own
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+        (private / "chroma").mkdir(exist_ok=True)
+    except BaseException:
+        shutil.rmtree(private, ignore_errors=True)
+        raise
+    return private
 
 
 def _unreachable(settings: Settings, exc: Exception) -> str:
@@ -711,7 +808,8 @@ def _local_name(settings: Settings) -> str:
 
 
 def open_store(settings: Settings | None = None, *, progress: bool = False) -> Store:
-    """The index for reading, checked: same model, chunker and passage format, lexical half in step."""
+    """The index for reading, checked: same model, chunker and passage format, lexical half in step.
+    Nothing is written in the index folder (see `Store`): a read-only index answers as any other."""
     store = Store(settings or Settings.from_env(), progress=progress, reading=True)
     try:
         store.check()
