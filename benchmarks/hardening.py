@@ -34,6 +34,7 @@ def hardening(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterat
     yield from _builds(settings, work, row)
     yield from _rebuild_followed(settings, work, row)
     yield from _readers(settings, work, row)
+    yield from _recovery(settings, work, row)
 
 
 def _said(call: Callable[[], object]) -> tuple[str, str]:
@@ -265,6 +266,13 @@ def files(folder: Path) -> dict[str, tuple[int, bytes]]:
     }
 
 
+def cache_entry(index: Path, model: str, text: str) -> Path:
+    """The embedding-cache file of `text` embedded by `model` (LangChain's naming: a namespace of the
+    model, then the text's SHA-256)."""
+    namespace = hashlib.sha256(model.encode()).hexdigest()[:16]
+    return index / "embedding-cache" / (namespace + hashlib.sha256(text.encode()).hexdigest())
+
+
 def unprivileged() -> list[str] | None:
     """A command prefix under which file permissions bind: nothing for a user, root's override of them
     dropped for root (`setpriv`); None when there is no way (root without setpriv)."""
@@ -272,6 +280,13 @@ def unprivileged() -> list[str] | None:
         return []
     setpriv = shutil.which("setpriv")
     return [setpriv, "--bounding-set", "-dac_override"] if setpriv else None
+
+
+def damage_page(database: Path) -> None:
+    """4096 bytes of garbage over the middle of a SQLite file (its third page), as a failing disk leaves it."""
+    with database.open("r+b") as f:
+        f.seek(8192)
+        f.write(bytes(range(256)) * 16)
 
 
 def _zgqa(settings: Settings, *args: str, prefix: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
@@ -328,3 +343,40 @@ def _readers(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterato
               "then `zgqa ask`", f"{_one_line(done, work)}; written there: {', '.join(written) or 'nothing'}",
               _is_one_line(done, f"zgqa: The index in {linked.index} is damaged (its `current` link points outside")
               and not written)
+
+
+def _recovery(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterator[Any]:
+    """Item 8: a damaged index is one line for every command, and `zgqa build --rebuild` recovers."""
+    from vectorstore.generations import current_root
+
+    own = replace(settings, index=work / "damaged")
+    shutil.copytree(settings.index, own.index, symlinks=True, ignore=shutil.ignore_patterns(".readers"))
+    generation = current_root(own)
+    damage_page(generation / "chroma" / "chroma.sqlite3")
+    tried = "4096 bytes of garbage at offset 8192 of chroma.sqlite3 (a copy), then"
+    said = f"zgqa: The index in {own.index} is damaged (generations/{generation.name}/chroma/chroma.sqlite3: "
+    for command in ("ask", "build"):
+        done = _zgqa(own, command, *([GDP] if command == "ask" else []))
+        yield row("hardening", f"{tried} `zgqa {command}`", _one_line(done, work),
+                  _is_one_line(done, said) and done.stderr.endswith("): run `zgqa build --rebuild`.\n"))
+
+    from vectorstore import load
+    from vectorstore.store import Store, passage_text
+
+    with Store(own) as store:
+        model = store.identity().model
+    entry = cache_entry(own.index, model, passage_text(load(own.seeds).chunks()[0]))
+    entry.write_bytes(entry.read_bytes()[:40] + b"\x00\xff")  # cut short and garbled
+    rebuilt = _zgqa(own, "build", "--rebuild")
+    lines = [line for line in rebuilt.stderr.splitlines() if line.startswith(("Discarding", "Dropped"))]
+    shown = " | ".join(line.replace(entry.name, entry.name[:12] + "…") for line in lines)
+    yield row("hardening", f"{tried} an embedding-cache entry garbled too: `zgqa build --rebuild`",
+              f"exit {rebuilt.returncode}: {shown or 'nothing said'}",
+              rebuilt.returncode == 0 and len(lines) == 2 and entry.name in lines[1]
+              and lines[0].startswith(f"Discarding the index generation {generation.name}: chroma/chroma.sqlite3"))
+    asked = _zgqa(own, "ask", GDP)
+    answer = asked.stdout.splitlines()[0] if asked.returncode == 0 and asked.stdout else _one_line(asked, work)
+    built = rebuilt.stdout.strip().split(" in ", 1)[0]
+    yield row("hardening", "after that rebuild: what it built, then `zgqa ask`",
+              f"{built}, {rebuilt.stdout.split('; ', 1)[-1].split(' (')[0]}; then: {answer}",
+              "1 texts embedded" in rebuilt.stdout and "7.1%" in answer)

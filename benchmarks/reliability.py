@@ -14,7 +14,8 @@ requests: every scenario is tried for real, and a Markdown table says what happe
 - hardening: what an independent hostile trial found (benchmarks/hardening.py): bad filter and
   history values, invalid UTF-8, a bad manifest, odd file names and links, a build from the wrong
   folder, two builds at once, URL characters in the index path, a rebuild under a running process,
-  the upload route; readers of a missing, read-only or mislinked index.
+  the upload route; readers of a missing, read-only or mislinked index, and a damaged page of
+  `chroma.sqlite3` and a corrupt embedding-cache entry with `zgqa build` and `--rebuild`.
 
 Run: `zgqa bench reliability [--only AREA,...]`. It uses the bundled reports ($ZGQA_SEEDS) and the
 model in $ZGQA_CACHE (materialized when missing), builds its indexes in a temporary folder (seeded

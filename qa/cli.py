@@ -98,7 +98,10 @@ def _parser() -> argparse.ArgumentParser:
         "replaced, those of edited or deleted reports removed.",
     )
     cmd.add_argument("--seeds", type=Path, help=seeds_help)
-    cmd.add_argument("--rebuild", action="store_true", help="drop the collection and build it from scratch")
+    cmd.add_argument(
+        "--rebuild", action="store_true",
+        help="build from scratch, reading nothing of the current index (what recovers a damaged one)",
+    )
     cmd.add_argument(
         "--prune", action="store_true", help="remove the reports no longer in the folder even if that is most of them"
     )

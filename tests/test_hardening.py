@@ -323,3 +323,64 @@ def test_a_read_only_index_answers_and_is_left_exactly_as_it_was(real_index: Set
     assert done.stdout.startswith("据2025年政府工作报告，全市地区生产总值增长7.1%。[1]")
     assert after == before
     assert set(Path(tempfile.gettempdir()).glob("zgqa-read-only-*")) <= copies  # Chroma's private copy is gone
+
+
+# --- item 8: recovery commands recover -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("damaged", ["chroma/chroma.sqlite3", "embedded/zigong_reports/records.sqlite"])
+def test_a_damaged_page_is_one_line_for_ask_and_build_and_build_rebuild_recovers(
+    index_settings: Settings, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], damaged: str
+) -> None:
+    from benchmarks.hardening import damage_page
+    from qa.cli import main
+
+    corpus = load(index_settings.seeds)
+    with fake_store(index_settings) as store:
+        store.build(corpus)
+    generation = current_root(index_settings)
+    damage_page(generation / damaged)
+    for name, value in (("ZGQA_INDEX", index_settings.index), ("ZGQA_SEEDS", index_settings.seeds),
+                        ("ZGQA_CACHE", index_settings.cache)):
+        monkeypatch.setenv(name, str(value))
+    said = f"zgqa: The index in {index_settings.index} is damaged (generations/{generation.name}/{damaged}: "
+    for command in (["ask", GDP_QUESTION], ["build"]):
+        capfd.readouterr()
+        assert main(command) == 1
+        err = capfd.readouterr().err
+        assert err.startswith(said) and err.endswith("): run `zgqa build --rebuild`.\n")
+        assert err.count("\n") == 1 and "panicked" not in err
+    heard: list[str] = []
+    with fake_store(index_settings) as store:
+        store._say = heard.append  # type: ignore[method-assign]
+        report = store.build(corpus, rebuild=True)
+        store.check()
+    assert report.discarded == [f"the index generation {generation.name}: {damaged} is damaged"]
+    assert heard[0] == f"Discarding the index generation {generation.name}: {damaged} is damaged."
+    assert report.added == report.chunks and report.embedded == 0  # every vector from the embedding cache
+    assert current_root(index_settings) != generation
+
+
+def test_a_corrupt_embedding_cache_entry_is_dropped_and_its_text_embedded_again(index_settings: Settings) -> None:
+    import json
+
+    from benchmarks.hardening import cache_entry
+    from tests.conftest import FAKE_IDENTITY, FakeEmbeddings
+    from vectorstore.store import passage_text
+
+    corpus = load(index_settings.seeds)
+    with fake_store(index_settings) as store:
+        store.build(corpus)
+    text = passage_text(corpus.chunks()[0])
+    entry = cache_entry(index_settings.index, FAKE_IDENTITY.model, text)
+    assert entry.is_file()
+    entry.write_bytes(b"[0.1, 0.2, \x00\xff")  # cut short and garbled by a failing disk
+    heard: list[str] = []
+    with fake_store(index_settings) as store:
+        store._say = heard.append  # type: ignore[method-assign]
+        report = store.build(corpus, rebuild=True)
+        store.check()
+    assert report.embedded == 1  # that text alone
+    assert report.discarded == [f"the corrupt embedding-cache entry {entry.name}"]
+    assert f"Dropped the corrupt embedding-cache entry {entry.name}: its text was embedded again." in heard
+    assert json.loads(entry.read_bytes()) == FakeEmbeddings().embed_documents([text])[0]

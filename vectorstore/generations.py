@@ -120,9 +120,9 @@ def current_root(settings: Settings) -> Path:
 _SPARE = 50_000_000
 
 
-def stage(settings: Settings, root: Path) -> Path:
-    """A private copy of the current generation to build in, after sweeping the copies of builds
-    that were killed."""
+def stage(settings: Settings, root: Path | None) -> Path:
+    """A private copy of the current generation (`root`; None: an empty one, to build from scratch)
+    to build in, after sweeping the copies of builds that were killed."""
     generations = settings.index / GENERATIONS
     generations.mkdir(parents=True, exist_ok=True)
     for leftover in generations.glob(f"*{_BUILDING}"):
@@ -130,8 +130,8 @@ def stage(settings: Settings, root: Path) -> Path:
         if not pid.isdigit() or not _alive(int(pid)):
             shutil.rmtree(leftover, ignore_errors=True)
     staging = generations / f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}{_BUILDING}"
-    parts = [part for part in _LAYOUT if (root / part).is_dir()]
-    needed = sum(f.stat().st_size for part in parts for f in (root / part).rglob("*") if f.is_file())
+    parts = [root / part for part in _LAYOUT if root is not None and (root / part).is_dir()]
+    needed = sum(f.stat().st_size for part in parts for f in part.rglob("*") if f.is_file())
     free = shutil.disk_usage(generations).free
     again = "Free some space and run `zgqa build` again; the index answers as before meanwhile."
     if free < needed + _SPARE:
@@ -142,7 +142,7 @@ def stage(settings: Settings, root: Path) -> Path:
     staging.mkdir()
     try:
         for part in parts:
-            shutil.copytree(root / part, staging / part)
+            shutil.copytree(part, staging / part.name)
     except OSError as exc:  # a disk filled by something else meanwhile: the copy goes, the index stays
         shutil.rmtree(staging, ignore_errors=True)
         # shutil.Error carries one (source, copy, reason) per file that failed; the first says why.

@@ -147,7 +147,7 @@ class LexicalIndex:
         try:
             meta = json.loads((folder / _META).read_text(encoding="utf-8"))
             ids = json.loads((folder / _IDS).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except FileNotFoundError as exc:  # damaged files raise as they are, for the store to name
             raise StoreError(f"No lexical index at {folder}: run `zgqa build`.") from exc
         if meta.get("tokenizer") != TOKENIZER_VERSION:
             raise StoreError(f"The lexical index at {folder} was built by another tokenizer: run `zgqa build`.")

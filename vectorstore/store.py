@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -39,6 +40,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from langchain_core.stores import BaseStore
 
 from vectorstore import encoders, materialized
 from vectorstore import figures as figure_table
@@ -116,7 +119,7 @@ class BuildReport:
     deleted: int = 0
     embedded: int = 0  # texts run through the model; the rest came from the embedding cache
     rebuilt_because: list[str] = field(default_factory=list)
-    discarded: list[str] = field(default_factory=list)  # what a build set aside: a `current` link out of the index
+    discarded: list[str] = field(default_factory=list)  # a damaged generation or link, corrupt cache entries
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -215,10 +218,10 @@ class Store:
     ) -> None:
         """`embeddings` and `identity` replace the configured model (tests use a fast fake); `root` is
         the generation to open (default: the current one, see `build`). A store opened for `reading`
-        (`open_store`) writes nothing in the index folder: an index that is not there is refused, and
-        a read-only one is read as any other; it starts opening its query encoder first, which then
-        opens while Chroma does. A store to build with is opened even on a damaged `current` link,
-        which `build(rebuild=True)` then replaces."""
+        (`open_store`) writes nothing in the index folder: an index that is not there, or is damaged,
+        is refused, and a read-only one is read as any other; it starts opening its query encoder
+        first, which then opens while Chroma does. A store to build with is opened even on a damaged
+        `current` link, which `build(rebuild=True)` then replaces."""
         self.settings = settings
         self.progress = progress
         self.embeddings = embeddings or ModelEmbeddings(settings.model, settings.cache, progress=progress)
@@ -230,7 +233,7 @@ class Store:
         self._query_embeddings: Any = None
         root = root or (settings.index if self.link_damage else current_root(settings))  # a reader's bad link: refused
         if reading and not settings.chroma_host:
-            _check_generation(settings, root)  # before anything opens: one line, then the exit
+            _check_generation(settings, root, reading=True)  # before anything opens: one line, then the exit
         self._open(root)
         if reading and materialized.is_complete(materialized.materialized_path(settings.cache)):
             _ = self.query_embeddings  # never materializes here: an index that is missing says so first
@@ -247,6 +250,7 @@ class Store:
         self._sentences: SentenceVectors | None = None
         self._figures: tuple[str, list[figure_table.Figure]] | None = None
         self._queries: dict[str, list[float]] = {}
+        self._dropped: list[str] = []  # embedding-cache entries found damaged, deleted and embedded again
         self.resynced = False  # the last build rewrote the lexical index, the sentence vectors or the figures
 
     @property
@@ -313,7 +317,9 @@ class Store:
 
             identity = self.identity()
             # One cache for every collection in this folder: a vector depends only on the model and the text.
-            cached = _cached_embeddings(self.embeddings, self.settings.index / "embedding-cache", identity)
+            cached = _cached_embeddings(
+                self.embeddings, self.settings.index / "embedding-cache", identity, self._dropped
+            )
             self._vectorstore = Chroma(
                 collection_name=self.settings.collection,
                 embedding_function=cached,
@@ -327,15 +333,30 @@ class Store:
     @property
     def lexical(self) -> LexicalIndex:
         if self._lexical is None:
-            self._lexical = LexicalIndex.load(self.folder / "lexical")
+            with self._damaged_if_unreadable(self.folder / "lexical"):
+                self._lexical = LexicalIndex.load(self.folder / "lexical")
         return self._lexical
 
     @property
     def sentences(self) -> SentenceVectors | None:
         """Every sentence of the records with its vector, or None for an index built without them."""
         if self._sentences is None:
-            self._sentences = SentenceVectors.load(self.folder / "sentences")
+            with self._damaged_if_unreadable(self.folder / "sentences"):
+                self._sentences = SentenceVectors.load(self.folder / "sentences")
         return self._sentences
+
+    @contextlib.contextmanager
+    def _damaged_if_unreadable(self, part: Path) -> Iterator[None]:
+        """A part of the index whose files are there but cannot be loaded is damaged: one line, not a traceback."""
+        try:
+            yield
+        except ZgqaError:
+            raise
+        except Exception as exc:
+            said = " ".join(str(exc).split())[:200]
+            raise StoreError(
+                damaged(self.location, f"{_shown(part, self.settings)} cannot be loaded: {type(exc).__name__}: {said}")
+            ) from exc
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -435,19 +456,33 @@ class Store:
     def _build_locked(self, corpus: Corpus, *, rebuild: bool, prune: bool) -> BuildReport:
         if self.settings.chroma_host:
             return self._build(corpus, rebuild=rebuild, prune=prune)
-        discarded = []
-        if self.link_damage:  # never followed: a build from scratch replaces it
-            if not rebuild:
+        found = _generation_damage(self.settings, self.root) if not self.link_damage else None
+        if not rebuild:
+            if self.link_damage:
                 raise StoreError(damaged(self.location, self.link_damage))
-            discarded.append(f"the `current` link ({self.link_damage.removeprefix('its `current` link ')})")
-            self._say(f"Discarding {discarded[0]}.")
-        staging = stage(self.settings, self.root)
+            if found is not None:
+                raise StoreError(damaged(self.location, f"{_shown(self.root / found[0], self.settings)}: {found[1]}"))
+        discarded = []
+        if rebuild:  # from scratch: nothing of the current generation is read, damaged or not
+            if self.link_damage:
+                discarded.append(f"the `current` link ({self.link_damage.removeprefix('its `current` link ')})")
+            elif found is not None:
+                discarded.append(f"the index generation {self.root.name}: {found[0]} is damaged")
+            elif not prune:
+                self._refuse_mass_removal({c.source for c in corpus.chunks()})
+            for thing in discarded:
+                self._say(f"Discarding {thing}.")
+            self._say("Rebuilding the index from scratch: asked to.")
+        staging = stage(self.settings, None if rebuild else self.root)
         try:
             with Store(
                 self.settings, progress=self.progress, embeddings=self.embeddings, identity=self._identity, root=staging
             ) as building:
+                building._say = self._say  # type: ignore[method-assign]  # one voice, whatever this store's is
                 report = building._build(corpus, rebuild=rebuild, prune=prune)
-            report.discarded[:0] = discarded
+            if rebuild:
+                report.rebuilt_because = ["asked to"]
+                report.discarded[:0] = discarded
             changed = report.added or report.updated or report.deleted or report.rebuilt_because or building.resynced
             if changed or self.root == self.settings.index:
                 new = publish(self.settings, staging)
@@ -479,7 +514,7 @@ class Store:
                 reasons.append("the collection was not built by zgqa")
             elif differences := built.differences(identity):
                 reasons.extend(f"it was built with {d}" for d in differences)
-            elif existing.count() != len(self._record_manager().list_keys()):
+            elif not rebuild and existing.count() != len(self._record_manager().list_keys()):
                 reasons.append("the collection and the record of what it holds disagree")
         else:
             # Records of a collection that is gone would make the indexing API skip every chunk.
@@ -531,6 +566,9 @@ class Store:
         finally:
             self.embeddings.close_bar()
         self._sync_figures(corpus)
+        for name in dict.fromkeys(self._dropped):
+            report.discarded.append(f"the corrupt embedding-cache entry {name}")
+            self._say(f"Dropped the corrupt embedding-cache entry {name}: its text was embedded again.")
         report.seconds = time.perf_counter() - start
         return report
 
@@ -545,7 +583,9 @@ class Store:
         texts = list(dict.fromkeys(texts))
         if not texts:
             return False
-        cached = _cached_embeddings(self.embeddings, self.settings.index / "embedding-cache", self.identity())
+        cached = _cached_embeddings(
+            self.embeddings, self.settings.index / "embedding-cache", self.identity(), self._dropped
+        )
         todo = sum(vector is None for vector in cached.document_embedding_store.mget(texts))
         if todo:
             self._say(f"{todo} new texts to embed ({len(texts) - todo} of the new passages and sentences are cached).")
@@ -604,7 +644,9 @@ class Store:
         saved = self.sentences
         if saved is not None and saved.fingerprint == fingerprint:
             return
-        cached = _cached_embeddings(self.embeddings, self.settings.index / "embedding-cache", self.identity())
+        cached = _cached_embeddings(
+            self.embeddings, self.settings.index / "embedding-cache", self.identity(), self._dropped
+        )
         self._say("Embedding the sentences of the passages (cached: only new sentences cost model time) ...")
         self._sentences = SentenceVectors.build(texts, cached.embed_documents, fingerprint)
         self._sentences.save(self.folder / "sentences")
@@ -692,20 +734,78 @@ class Store:
             print(message, file=sys.stderr)
 
 
-def _cached_embeddings(embeddings: ModelEmbeddings, folder: Path, identity: Identity) -> Any:
+def _cached_embeddings(
+    embeddings: ModelEmbeddings, folder: Path, identity: Identity, dropped: list[str] | None = None
+) -> Any:
+    """The model behind LangChain's embedding cache (one file per text in `folder`); an entry that is
+    not a vector of the model's dimension (a damaged file) is deleted, its name added to `dropped`,
+    and its text embedded again."""
     from langchain_classic.embeddings import CacheBackedEmbeddings
     from langchain_classic.storage import LocalFileStore
 
     # The namespace ties cached vectors to the model that made them; another model never reuses them.
     namespace = hashlib.sha256(identity.model.encode()).hexdigest()[:16]
-    return CacheBackedEmbeddings.from_bytes_store(
+    cached = CacheBackedEmbeddings.from_bytes_store(
         embeddings, LocalFileStore(folder), namespace=namespace, key_encoder="sha256", batch_size=BATCH
     )
+    cached.document_embedding_store = _CheckedVectors(
+        cached.document_embedding_store, identity.dim, [] if dropped is None else dropped
+    )
+    return cached
+
+
+def _vector(data: bytes, dim: int) -> list[float] | None:
+    """The cached vector in `data`, or None unless it is `dim` finite numbers (LangChain writes JSON)."""
+    try:
+        vector = json.loads(data)
+    except ValueError:  # not JSON, or not UTF-8
+        return None
+    if not isinstance(vector, list) or len(vector) != dim:
+        return None
+    if not all(isinstance(x, float) and math.isfinite(x) for x in vector):
+        return None
+    return vector
+
+
+class _CheckedVectors(BaseStore[str, list[float]]):
+    """LangChain's cache store of vectors (`EncoderBackedStore` over files), every entry read checked:
+    a damaged one (cut short, garbled, unreadable) reads as missing, so CacheBackedEmbeddings embeds
+    its text again and writes it anew; its file name goes into `dropped`, for the build to say."""
+
+    def __init__(self, encoded: Any, dim: int, dropped: list[str]) -> None:
+        self.encoded = encoded
+        self.dim = dim
+        self.dropped = dropped
+
+    def mget(self, keys: Sequence[str]) -> list[list[float] | None]:
+        vectors: list[list[float] | None] = []
+        for name in map(self.encoded.key_encoder, keys):
+            try:
+                data = self.encoded.store.mget([name])[0]
+            except OSError:  # an entry that cannot be read is as damaged as one that reads as garbage
+                data = b""
+            vector = None if data is None else _vector(data, self.dim)
+            if data is not None and vector is None:
+                self.dropped.append(name)
+                with contextlib.suppress(OSError):
+                    self.encoded.store.mdelete([name])
+            vectors.append(vector)
+        return vectors
+
+    def mset(self, key_value_pairs: Sequence[tuple[str, list[float]]]) -> None:
+        self.encoded.mset(key_value_pairs)
+
+    def mdelete(self, keys: Sequence[str]) -> None:
+        self.encoded.mdelete(keys)
+
+    def yield_keys(self, *, prefix: str | None = None) -> Iterator[str]:
+        yield from self.encoded.yield_keys(prefix=prefix)
 
 
 def _client(settings: Settings, root: Path, *, reading: bool = False) -> tuple[Any, Path | None]:
     """The Chroma client of a server, or of the generation at `root`, and the private folder it was
-    opened in, if any (see `_readable_copy`)."""
+    opened in, if any (see `_readable_copy`). A generation's SQLite files are checked first: Chroma
+    panics on a damaged page."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -724,6 +824,8 @@ def _client(settings: Settings, root: Path, *, reading: bool = False) -> tuple[A
             raise StoreError(_unreachable(settings, exc)) from exc
         return client, None
     folder = root / "chroma"
+    if not reading:  # a reader's store checked it when it was made
+        _check_generation(settings, root, reading=False)
     private = None
     try:
         if reading and not _writable(folder):
@@ -732,16 +834,66 @@ def _client(settings: Settings, root: Path, *, reading: bool = False) -> tuple[A
         elif not reading:
             folder.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(folder), settings=chroma_settings), private
-    except Exception as exc:
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # pyo3's PanicException, which Chroma's Rust half raises, is a BaseException
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
-        raise StoreError(f"Cannot open the index folder {folder}: {exc}") from exc
+        said = " ".join(str(exc).split())[:300]
+        raise StoreError(
+            f"Cannot open the index folder {folder} ({type(exc).__name__}: {said}): if it is damaged, "
+            "`zgqa build --rebuild` builds it again from the reports."
+        ) from exc
 
 
-def _check_generation(settings: Settings, root: Path) -> None:
-    """Refuse, for a reader, the generation at `root` when there is no index in it."""
-    if not (root / "chroma" / "chroma.sqlite3").is_file():
+def _check_generation(settings: Settings, root: Path, *, reading: bool) -> None:
+    """Refuse the generation at `root` when a reader finds no index there, or either of its SQLite
+    files is damaged (Chroma panics on a damaged page)."""
+    if reading and not (root / "chroma" / "chroma.sqlite3").is_file():
         raise StoreError(f"No index in {_location(settings)}: run `zgqa build`.")
+    found = _generation_damage(settings, root)
+    if found is not None:
+        raise StoreError(damaged(_location(settings), f"{_shown(root / found[0], settings)}: {found[1]}"))
+
+
+def _generation_damage(settings: Settings, root: Path) -> tuple[str, str] | None:
+    """The first SQLite file of the generation at `root` that is damaged (its path inside the
+    generation) and what is wrong with it; None when both are whole or not there."""
+    records = Path(_local_name(settings)) / settings.collection / "records.sqlite"
+    for part in (Path("chroma") / "chroma.sqlite3", records):
+        what = sqlite_damage(root / part)
+        if what is not None:
+            return str(part), what
+    return None
+
+
+def sqlite_damage(path: Path) -> str | None:
+    """What SQLite's own check (`PRAGMA quick_check`: every page read, the file opened read-only)
+    finds wrong with the database at `path` ("Page 3: btreeInitPage() returns error code 11", "file
+    is not a database"); None when it is whole or not there."""
+    import sqlite3
+
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            found = [str(row[0]) for row in db.execute("PRAGMA quick_check(3)")]
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:  # not a database at all, or a page SQLite cannot read
+        return str(exc)
+    if found == ["ok"]:
+        return None
+    return " ".join(" ".join(found).replace("*** in database main ***", "").split())
+
+
+def _shown(path: Path, settings: Settings) -> str:
+    """`path` as the user finds it: inside the index folder, relative to it."""
+    try:
+        return str(path.relative_to(settings.index))
+    except ValueError:
+        return str(path)
 
 
 def _writable(folder: Path) -> bool:
