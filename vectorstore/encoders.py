@@ -213,7 +213,9 @@ class OnnxQueryEmbeddings(Embeddings):
     def __init__(self, folder: Path, file: str = FLOAT32) -> None:
         self._encoder: OnnxEncoder | None = None
         self._error: BaseException | None = None
-        self._opened = threading.Thread(target=self._open, args=(folder, file), name="zgqa-query-encoder", daemon=True)
+        # Not a daemon: a process that exits while it opens waits the second out, where a daemon thread
+        # stopped inside onnxruntime aborted the process ("terminate called without an active exception").
+        self._opened = threading.Thread(target=self._open, args=(folder, file), name="zgqa-query-encoder")
         self._opened.start()
 
     def _open(self, folder: Path, file: str) -> None:
