@@ -289,13 +289,14 @@ def _killed_build(settings: Settings, work: Path) -> Row:
     before = _answers(copy)
     current = (index / "current").resolve()
     # Without the embedding cache every text is embedded again, so the build is surely writing when
-    # killed. The bar reaches 256 when the first 128 chunks are written.
+    # killed. Its one bar counts the texts the model embeds, the chunks' passages first: it passes 256
+    # when the first 128 chunks are written.
     total = len(load(settings.seeds).chunks())
     zgqa = Path(sys.executable).with_name("zgqa")
     proc = subprocess.Popen([str(zgqa), "build", "--rebuild"], stderr=subprocess.PIPE, env=zgqa_env(copy))
     assert proc.stderr is not None
     seen, deadline = b"", time.monotonic() + 300
-    while not any(int(done) >= min(256, total - 1) for done in re.findall(rb"(\d+)/%d " % total, seen)):
+    while not any(int(done) >= min(256, total - 1) for done in re.findall(rb"embedding: .*?(\d+)/\d+ ", seen)):
         if proc.poll() is not None or time.monotonic() > deadline:
             break
         seen += os.read(proc.stderr.fileno(), 4096)

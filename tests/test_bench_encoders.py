@@ -12,7 +12,8 @@ from benchmarks.encoders import Row, encoder_list, missed, numbers, run, table
 
 
 def test_a_child_runs_with_its_encoder_and_its_own_peak_memory() -> None:
-    big = "import os, sys; b = b'x' * (150 << 20); sys.exit(0 if os.environ['ZGQA_QUERY_ENCODER'] == 'torch' else 3)"
+    big = ("import os, sys, time; b = bytearray(150 << 20); time.sleep(0.3); "
+           "sys.exit(0 if os.environ['ZGQA_QUERY_ENCODER'] == 'torch' else 3)")
     done = run([sys.executable, "-c", big], "torch")
     assert done.returncode == 0 and done.peak_rss_mb >= 150 and done.seconds > 0
     # The next child's peak is its own, not the largest of every child waited for so far.
