@@ -361,7 +361,8 @@ def _recovery(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterat
                   _is_one_line(done, said) and done.stderr.endswith("): run `zgqa build --rebuild`.\n"))
 
     from vectorstore import load
-    from vectorstore.store import Store, passage_text
+    from vectorstore.records import passage_text
+    from vectorstore.store import Store
 
     with Store(own) as store:
         model = store.identity().model

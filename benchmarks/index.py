@@ -27,7 +27,8 @@ from typing import Any
 
 from vectorstore import load
 from vectorstore.config import Settings
-from vectorstore.store import BATCH, Store, lexical_text, passage_text
+from vectorstore.records import lexical_text, passage_text
+from vectorstore.store import BATCH, Store
 
 SCALE = 50_000
 QUESTIONS = [

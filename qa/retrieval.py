@@ -30,8 +30,9 @@ from qa.types import NEWS, Passage, Source
 from vectorstore.chunking import Chunk
 from vectorstore.errors import ZgqaError
 from vectorstore.figures import part_of, years_about
+from vectorstore.records import chunk_from_record, lexical_text
 from vectorstore.sentences import split
-from vectorstore.store import Store, chunk_from_record, lexical_text
+from vectorstore.store import Store
 
 DEFAULT_K = 5
 # Candidates taken from each index before fusion; beyond 40 nothing relevant was ever found on the

@@ -17,7 +17,8 @@ from benchmarks.servers import free_port, serve_app, start_chroma, stop
 from vectorstore import Corpus, build, load
 from vectorstore.config import Settings
 from vectorstore.embeddings import ModelEmbeddings
-from vectorstore.store import Identity, Store
+from vectorstore.records import Identity
+from vectorstore.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -366,7 +366,7 @@ def test_a_corrupt_embedding_cache_entry_is_dropped_and_its_text_embedded_again(
 
     from benchmarks.hardening import cache_entry
     from tests.conftest import FAKE_IDENTITY, FakeEmbeddings
-    from vectorstore.store import passage_text
+    from vectorstore.records import passage_text
 
     corpus = load(index_settings.seeds)
     with fake_store(index_settings) as store:

@@ -11,7 +11,8 @@ import pytest
 from tests.conftest import FAKE_IDENTITY, FakeEmbeddings, fake_store
 from vectorstore import StoreError, load
 from vectorstore.config import Settings
-from vectorstore.store import Identity, Store, chunk_from_record, chunk_metadata, passage_text
+from vectorstore.records import Identity, chunk_from_record, chunk_metadata, passage_text
+from vectorstore.store import Store
 
 
 def _build(settings: Settings, **kw: object) -> tuple[Store, object]:

@@ -6,7 +6,7 @@ L2-normalized, so cosine distance in Chroma is the model's own similarity. Ident
 call are embedded once, and `embedded` counts what was actually computed, so a build can prove
 that nothing was embedded twice.
 
-Leaves out: caching across calls (LangChain's CacheBackedEmbeddings does that, see `store.py`) and
+Leaves out: caching across calls (LangChain's CacheBackedEmbeddings does that, see `embedding_cache.py`) and
 obtaining the model (see `encoders.py`).
 """
 

@@ -19,20 +19,15 @@ Chroma runs embedded (a folder) by default, or as a server through HttpClient wh
 `ZGQA_CHROMA_HOST` is set; the record manager, embedding cache and lexical index live in the local
 index folder in both cases, namespaced by where the collection is.
 
-Leaves out: ranking and fusion (that is retrieval, in `qa/`).
+Leaves out: ranking and fusion (that is retrieval, in `qa/`); what a record holds (`records.py`); opening
+Chroma and telling what is damaged (`opening.py`); the embedding cache itself (`embedding_cache.py`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import math
-import os
-import re
 import shutil
 import sys
-import tempfile
 import time
 import weakref
 from collections import Counter
@@ -41,70 +36,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.stores import BaseStore
-
-from vectorstore import encoders, materialized
+from vectorstore import encoders, materialized, opening
 from vectorstore import figures as figure_table
-from vectorstore.chunking import CHUNKER_VERSION, Chunk
+from vectorstore.chunking import Chunk
 from vectorstore.config import DEFAULT_MODEL, Settings
+from vectorstore.embedding_cache import cached_embeddings
 from vectorstore.embeddings import ModelEmbeddings
 from vectorstore.errors import StoreError, ZgqaError
-from vectorstore.generations import _alive, build_lock, current_root, damaged, link_damage, publish, read, stage
+from vectorstore.generations import build_lock, current_root, damaged, link_damage, publish, read, stage
 from vectorstore.ingest import Corpus
 from vectorstore.lexical import LexicalIndex, fingerprint_of
+from vectorstore.records import (
+    META_PREFIX,
+    Identity,
+    chunk_metadata,
+    chunk_of_record,
+    lexical_text,
+    passage_text,
+    record_id,
+)
 from vectorstore.sentences import SentenceVectors, split
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
-# Bump when the text that is embedded or the metadata stored for a chunk changes shape.
-PASSAGE_FORMAT = "2"
 # Documents per indexing batch: how often the record manager commits and the progress bar moves.
 # Larger batches let sentence-transformers sort more texts by length and pad less.
 BATCH = 128
 # Questions whose vectors are remembered: retrieval and the answer step each need the same one.
 QUERY_MEMORY = 64
-_META_PREFIX = "zgqa_"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """What built a collection; two collections answer alike only if these agree."""
-
-    model: str
-    dim: int
-    chunker: str = CHUNKER_VERSION
-    passage_format: str = PASSAGE_FORMAT
-
-    def as_metadata(self) -> dict[str, str | int]:
-        return {
-            f"{_META_PREFIX}model": self.model,
-            f"{_META_PREFIX}dim": self.dim,
-            f"{_META_PREFIX}chunker": self.chunker,
-            f"{_META_PREFIX}passage_format": self.passage_format,
-        }
-
-    @classmethod
-    def from_metadata(cls, meta: dict[str, Any] | None) -> Identity | None:
-        meta = meta or {}
-        if f"{_META_PREFIX}model" not in meta:
-            return None
-        return cls(
-            model=str(meta[f"{_META_PREFIX}model"]),
-            dim=int(meta[f"{_META_PREFIX}dim"]),
-            chunker=str(meta.get(f"{_META_PREFIX}chunker")),
-            passage_format=str(meta.get(f"{_META_PREFIX}passage_format")),
-        )
-
-    def differences(self, current: Identity) -> list[str]:
-        """How this (what built a collection) differs from `current` (what this process would build)."""
-        pairs = [
-            ("model", self.model, current.model),
-            ("dimension", self.dim, current.dim),
-            ("chunker version", self.chunker, current.chunker),
-            ("passage format", self.passage_format, current.passage_format),
-        ]
-        return [f"{name} {built} (now {now})" for name, built, now in pairs if built != now]
 
 
 @dataclass
@@ -129,78 +89,6 @@ class BuildReport:
             f"({self.seconds:.1f} s)"
         )
 
-
-def passage_text(chunk: Chunk) -> str:
-    """What is embedded: the chunk's text alone.
-
-    Measured on the development questions with the real model: putting the section path in front
-    lowered dense hit@5 from 0.58 to 0.45, since every passage of a long section then looks alike.
-    """
-    return chunk.text
-
-
-def lexical_text(section: str, text: str) -> str:
-    """What BM25 searches: the section path too, whose words (the report, its year, `目标`) a question
-    often repeats; it raised BM25 hit@5 on the development questions from 0.91 to 0.94.
-    """
-    return f"{section}\n{text}"
-
-
-def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
-    """Chroma metadata holds no None and no lists: absent fields are left out, footnotes joined."""
-    meta: dict[str, str | int] = {
-        "chunk_id": chunk.id,
-        "source": chunk.source,
-        "title": chunk.title,
-        "kind": chunk.kind,
-        "section": chunk.section,
-        "line_start": chunk.line_start,
-        "line_end": chunk.line_end,
-    }
-    if chunk.year is not None:
-        meta["year"] = chunk.year
-    if chunk.footnotes:
-        meta["footnotes"] = ",".join(map(str, chunk.footnotes))
-    if chunk.term is not None:
-        meta["term"] = chunk.term
-    if chunk.note is not None:
-        meta["note"] = chunk.note
-    if chunk.original_text is not None:
-        meta["original_text"] = chunk.original_text
-    if chunk.locus:
-        meta["locus"] = chunk.locus
-    return meta
-
-
-def chunk_from_record(text: str, meta: dict[str, Any]) -> Chunk:
-    """The chunk a record (its document text and metadata) was made from, for callers that show or check it."""
-    footnotes = str(meta.get("footnotes") or "")
-    return Chunk(
-        id=str(meta["chunk_id"]),
-        source=str(meta["source"]),
-        title=str(meta["title"]),
-        year=int(meta["year"]) if "year" in meta else None,
-        kind=str(meta["kind"]),
-        section=str(meta["section"]),
-        text=text,
-        line_start=int(meta["line_start"]),
-        line_end=int(meta["line_end"]),
-        footnotes=tuple(int(n) for n in footnotes.split(",") if n),
-        term=str(meta["term"]) if "term" in meta else None,
-        note=int(meta["note"]) if "note" in meta else None,
-        original_text=str(meta["original_text"]) if "original_text" in meta else None,
-        locus=str(meta.get("locus") or ""),
-    )
-
-
-def record_id(doc: Document) -> str:
-    """The chunk id, then a hash of everything stored: a chunk whose lines moved gets a new record."""
-    payload = doc.page_content + "\x1f" + json.dumps(doc.metadata, sort_keys=True, ensure_ascii=False)
-    return f"{doc.metadata['chunk_id']}-{hashlib.sha256(payload.encode()).hexdigest()[:12]}"
-
-
-def _chunk_of_record(rid: str) -> str:
-    return rid.rsplit("-", 1)[0]
 
 
 class Store:
@@ -227,13 +115,13 @@ class Store:
         self.embeddings = embeddings or ModelEmbeddings(settings.model, settings.cache, progress=progress)
         self._identity = identity
         self.reading = reading
-        self.location = _location(settings)
+        self.location = opening.location(settings)
         # What is wrong with the `current` link, for a build to refuse or replace (a reader is refused at once).
         self.link_damage = None if reading or root is not None else link_damage(settings)
         self._query_embeddings: Any = None
         root = root or (settings.index if self.link_damage else current_root(settings))  # a reader's bad link: refused
         if reading and not settings.chroma_host:
-            _check_generation(settings, root, reading=True)  # before anything opens: one line, then the exit
+            opening.check_generation(settings, root, reading=True)  # before anything opens: one line, then the exit
         self._open(root)
         if reading and materialized.is_complete(materialized.materialized_path(settings.cache)):
             _ = self.query_embeddings  # never materializes here: an index that is missing says so first
@@ -244,7 +132,7 @@ class Store:
             read(root)  # a build keeps this generation on disk while this process reads it
         self._client: Any = None  # opened on first use: a build from scratch never opens the old generation
         self._private: Path | None = None  # a read-only index's Chroma folder, copied (see `_client`)
-        self.folder = root / _local_name(self.settings) / self.settings.collection
+        self.folder = root / opening.local_name(self.settings) / self.settings.collection
         self._vectorstore: Any = None
         self._lexical: LexicalIndex | None = None
         self._sentences: SentenceVectors | None = None
@@ -259,7 +147,7 @@ class Store:
         if self._client is None:
             if self.link_damage:
                 raise StoreError(damaged(self.location, self.link_damage))
-            self._client, self._private = _client(self.settings, self.root, reading=self.reading)
+            self._client, self._private = opening.open_client(self.settings, self.root, reading=self.reading)
             if self._private is not None:  # removed by `close`, or when the process exits without it
                 self._removal = weakref.finalize(self, shutil.rmtree, self._private, True)
         return self._client
@@ -316,19 +204,23 @@ class Store:
             from langchain_chroma import Chroma
 
             identity = self.identity()
-            # One cache for every collection in this folder: a vector depends only on the model and the text.
-            cached = _cached_embeddings(
-                self.embeddings, self.settings.index / "embedding-cache", identity, self._dropped
-            )
             self._vectorstore = Chroma(
                 collection_name=self.settings.collection,
-                embedding_function=cached,
+                embedding_function=self._cached_embeddings(),
                 client=self.client,
                 collection_metadata=identity.as_metadata(),
                 # Vectors are unit length, so cosine is the model's own similarity.
                 collection_configuration={"hnsw": {"space": "cosine"}},
             )
         return self._vectorstore
+
+    def _cached_embeddings(self) -> Any:
+        """The model behind the embedding cache (`vectorstore.embedding_cache`); damaged entries it
+        finds are named in `_dropped`."""
+        # One cache for every collection in this folder: a vector depends only on the model and the text.
+        return cached_embeddings(
+            self.embeddings, self.settings.index / "embedding-cache", self.identity(), self._dropped, batch_size=BATCH
+        )
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -355,7 +247,10 @@ class Store:
         except Exception as exc:
             said = " ".join(str(exc).split())[:200]
             raise StoreError(
-                damaged(self.location, f"{_shown(part, self.settings)} cannot be loaded: {type(exc).__name__}: {said}")
+                damaged(
+                    self.location,
+                    f"{opening.shown(part, self.settings)} cannot be loaded: {type(exc).__name__}: {said}",
+                )
             ) from exc
 
     # -- reading -------------------------------------------------------------------------------
@@ -403,7 +298,7 @@ class Store:
             raise StoreError(
                 f"The index in {self.location} was built with {'; '.join(differences)}: run `zgqa build --rebuild`."
             )
-        stamp = (collection.metadata or {}).get(f"{_META_PREFIX}lexical")
+        stamp = (collection.metadata or {}).get(f"{META_PREFIX}lexical")
         if stamp != self.lexical.fingerprint:
             raise StoreError(f"The lexical index is out of step with {self.location}: run `zgqa build`.")
         sentences = self.sentences
@@ -436,7 +331,7 @@ class Store:
         except Exception as exc:
             if not self.settings.chroma_host:
                 raise
-            raise StoreError(_unreachable(self.settings, exc)) from exc
+            raise StoreError(opening.unreachable(self.settings, exc)) from exc
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -456,12 +351,13 @@ class Store:
     def _build_locked(self, corpus: Corpus, *, rebuild: bool, prune: bool) -> BuildReport:
         if self.settings.chroma_host:
             return self._build(corpus, rebuild=rebuild, prune=prune)
-        found = _generation_damage(self.settings, self.root) if not self.link_damage else None
+        found = opening.generation_damage(self.settings, self.root) if not self.link_damage else None
         if not rebuild:
             if self.link_damage:
                 raise StoreError(damaged(self.location, self.link_damage))
             if found is not None:
-                raise StoreError(damaged(self.location, f"{_shown(self.root / found[0], self.settings)}: {found[1]}"))
+                where = opening.shown(self.root / found[0], self.settings)
+                raise StoreError(damaged(self.location, f"{where}: {found[1]}"))
         discarded = []
         if rebuild:  # from scratch: nothing of the current generation is read, damaged or not
             if self.link_damage:
@@ -525,7 +421,7 @@ class Store:
                 report.rebuilt_because = reasons
             self._drop()
         manager = self._record_manager()
-        before = {_chunk_of_record(rid): rid for rid in manager.list_keys()}
+        before = {chunk_of_record(rid): rid for rid in manager.list_keys()}
         store = self.vectorstore()
         places = self._places(list(before.values()))
         counted = self._show_model_work([c for c in chunks if c.id not in before])
@@ -547,7 +443,7 @@ class Store:
                 f"Indexing into {self.location} failed: {exc}. The index may be partly updated and is refused "
                 "until a build completes: run `zgqa build` again."
             ) from exc
-        after = {_chunk_of_record(rid): rid for rid in manager.list_keys()}
+        after = {chunk_of_record(rid): rid for rid in manager.list_keys()}
         report.embedded = self.embeddings.embedded - embedded_before
         report.added = sum(1 for c in after if c not in before)
         report.updated = sum(1 for c, rid in after.items() if c in before and before[c] != rid)
@@ -583,9 +479,7 @@ class Store:
         texts = list(dict.fromkeys(texts))
         if not texts:
             return False
-        cached = _cached_embeddings(
-            self.embeddings, self.settings.index / "embedding-cache", self.identity(), self._dropped
-        )
+        cached = self._cached_embeddings()
         todo = sum(vector is None for vector in cached.document_embedding_store.mget(texts))
         if todo:
             self._say(f"{todo} new texts to embed ({len(texts) - todo} of the new passages and sentences are cached).")
@@ -625,7 +519,7 @@ class Store:
             for rid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
         ]
         fingerprint = fingerprint_of([rid for rid, _ in records])
-        stamp = (collection.metadata or {}).get(f"{_META_PREFIX}lexical")
+        stamp = (collection.metadata or {}).get(f"{META_PREFIX}lexical")
         folder = self.folder / "lexical"
         self._sync_sentences(got["documents"] or [], fingerprint)
         if stamp == fingerprint and (folder / "lexical.json").exists():
@@ -635,7 +529,7 @@ class Store:
         self.resynced = True
         self._lexical = lexical
         meta = dict(collection.metadata or {})
-        meta[f"{_META_PREFIX}lexical"] = fingerprint
+        meta[f"{META_PREFIX}lexical"] = fingerprint
         collection.modify(metadata=meta)
 
     def _sync_sentences(self, texts: list[str], fingerprint: str) -> None:
@@ -644,9 +538,7 @@ class Store:
         saved = self.sentences
         if saved is not None and saved.fingerprint == fingerprint:
             return
-        cached = _cached_embeddings(
-            self.embeddings, self.settings.index / "embedding-cache", self.identity(), self._dropped
-        )
+        cached = self._cached_embeddings()
         self._say("Embedding the sentences of the passages (cached: only new sentences cost model time) ...")
         self._sentences = SentenceVectors.build(texts, cached.embed_documents, fingerprint)
         self._sentences.save(self.folder / "sentences")
@@ -713,7 +605,7 @@ class Store:
         # The database is this collection's alone, so its records are named by the collection, not by
         # where the index sits: a copied or moved index, or one reached by another path, is the same
         # index. Records named by the folder's path (before) are renamed once.
-        manager = SQLRecordManager(f"{_local_name(self.settings)}/{self.settings.collection}", db_url=url)
+        manager = SQLRecordManager(f"{opening.local_name(self.settings)}/{self.settings.collection}", db_url=url)
         manager.create_schema()
         engine = manager.engine
         assert isinstance(engine, sqlalchemy.engine.Engine)  # a sqlite URL makes a synchronous engine
@@ -733,230 +625,6 @@ class Store:
         if self.progress:
             print(message, file=sys.stderr)
 
-
-def _cached_embeddings(
-    embeddings: ModelEmbeddings, folder: Path, identity: Identity, dropped: list[str] | None = None
-) -> Any:
-    """The model behind LangChain's embedding cache (one file per text in `folder`); an entry that is
-    not a vector of the model's dimension (a damaged file) is deleted, its name added to `dropped`,
-    and its text embedded again."""
-    from langchain_classic.embeddings import CacheBackedEmbeddings
-    from langchain_classic.storage import LocalFileStore
-
-    # The namespace ties cached vectors to the model that made them; another model never reuses them.
-    namespace = hashlib.sha256(identity.model.encode()).hexdigest()[:16]
-    cached = CacheBackedEmbeddings.from_bytes_store(
-        embeddings, LocalFileStore(folder), namespace=namespace, key_encoder="sha256", batch_size=BATCH
-    )
-    cached.document_embedding_store = _CheckedVectors(
-        cached.document_embedding_store, identity.dim, [] if dropped is None else dropped
-    )
-    return cached
-
-
-def _vector(data: bytes, dim: int) -> list[float] | None:
-    """The cached vector in `data`, or None unless it is `dim` finite numbers (LangChain writes JSON)."""
-    try:
-        vector = json.loads(data)
-    except ValueError:  # not JSON, or not UTF-8
-        return None
-    if not isinstance(vector, list) or len(vector) != dim:
-        return None
-    if not all(isinstance(x, float) and math.isfinite(x) for x in vector):
-        return None
-    return vector
-
-
-class _CheckedVectors(BaseStore[str, list[float]]):
-    """LangChain's cache store of vectors (`EncoderBackedStore` over files), every entry read checked:
-    a damaged one (cut short, garbled, unreadable) reads as missing, so CacheBackedEmbeddings embeds
-    its text again and writes it anew; its file name goes into `dropped`, for the build to say."""
-
-    def __init__(self, encoded: Any, dim: int, dropped: list[str]) -> None:
-        self.encoded = encoded
-        self.dim = dim
-        self.dropped = dropped
-
-    def mget(self, keys: Sequence[str]) -> list[list[float] | None]:
-        vectors: list[list[float] | None] = []
-        for name in map(self.encoded.key_encoder, keys):
-            try:
-                data = self.encoded.store.mget([name])[0]
-            except OSError:  # an entry that cannot be read is as damaged as one that reads as garbage
-                data = b""
-            vector = None if data is None else _vector(data, self.dim)
-            if data is not None and vector is None:
-                self.dropped.append(name)
-                with contextlib.suppress(OSError):
-                    self.encoded.store.mdelete([name])
-            vectors.append(vector)
-        return vectors
-
-    def mset(self, key_value_pairs: Sequence[tuple[str, list[float]]]) -> None:
-        self.encoded.mset(key_value_pairs)
-
-    def mdelete(self, keys: Sequence[str]) -> None:
-        self.encoded.mdelete(keys)
-
-    def yield_keys(self, *, prefix: str | None = None) -> Iterator[str]:
-        yield from self.encoded.yield_keys(prefix=prefix)
-
-
-def _client(settings: Settings, root: Path, *, reading: bool = False) -> tuple[Any, Path | None]:
-    """The Chroma client of a server, or of the generation at `root`, and the private folder it was
-    opened in, if any (see `_readable_copy`). A generation's SQLite files are checked first: Chroma
-    panics on a damaged page."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    # Telemetry would try to reach the internet, which these machines cannot.
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_host:
-        if settings.chroma_token:  # Chroma's own client-side token auth
-            chroma_settings.chroma_client_auth_provider = "chromadb.auth.token_authn.TokenAuthClientProvider"
-            chroma_settings.chroma_client_auth_credentials = settings.chroma_token
-            chroma_settings.chroma_auth_token_transport_header = settings.chroma_token_header
-        try:
-            client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
-            client.heartbeat()
-            client.list_collections(limit=1)  # the heartbeat may be open to all; this is not, behind auth
-        except Exception as exc:
-            raise StoreError(_unreachable(settings, exc)) from exc
-        return client, None
-    folder = root / "chroma"
-    if not reading:  # a reader's store checked it when it was made
-        _check_generation(settings, root, reading=False)
-    private = None
-    try:
-        if reading and not _writable(folder):
-            private = _readable_copy(folder)
-            folder = private / "chroma"
-        elif not reading:
-            folder.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(folder), settings=chroma_settings), private
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # pyo3's PanicException, which Chroma's Rust half raises, is a BaseException
-        if private is not None:
-            shutil.rmtree(private, ignore_errors=True)
-        said = " ".join(str(exc).split())[:300]
-        raise StoreError(
-            f"Cannot open the index folder {folder} ({type(exc).__name__}: {said}): if it is damaged, "
-            "`zgqa build --rebuild` builds it again from the reports."
-        ) from exc
-
-
-def _check_generation(settings: Settings, root: Path, *, reading: bool) -> None:
-    """Refuse the generation at `root` when a reader finds no index there, or either of its SQLite
-    files is damaged (Chroma panics on a damaged page)."""
-    if reading and not (root / "chroma" / "chroma.sqlite3").is_file():
-        raise StoreError(f"No index in {_location(settings)}: run `zgqa build`.")
-    found = _generation_damage(settings, root)
-    if found is not None:
-        raise StoreError(damaged(_location(settings), f"{_shown(root / found[0], settings)}: {found[1]}"))
-
-
-def _generation_damage(settings: Settings, root: Path) -> tuple[str, str] | None:
-    """The first SQLite file of the generation at `root` that is damaged (its path inside the
-    generation) and what is wrong with it; None when both are whole or not there."""
-    records = Path(_local_name(settings)) / settings.collection / "records.sqlite"
-    for part in (Path("chroma") / "chroma.sqlite3", records):
-        what = sqlite_damage(root / part)
-        if what is not None:
-            return str(part), what
-    return None
-
-
-def sqlite_damage(path: Path) -> str | None:
-    """What SQLite's own check (`PRAGMA quick_check`: every page read, the file opened read-only)
-    finds wrong with the database at `path` ("Page 3: btreeInitPage() returns error code 11", "file
-    is not a database"); None when it is whole or not there."""
-    import sqlite3
-
-    if not path.is_file():
-        return None
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            found = [str(row[0]) for row in db.execute("PRAGMA quick_check(3)")]
-        finally:
-            db.close()
-    except sqlite3.DatabaseError as exc:  # not a database at all, or a page SQLite cannot read
-        return str(exc)
-    if found == ["ok"]:
-        return None
-    return " ".join(" ".join(found).replace("*** in database main ***", "").split())
-
-
-def _shown(path: Path, settings: Settings) -> str:
-    """`path` as the user finds it: inside the index folder, relative to it."""
-    try:
-        return str(path.relative_to(settings.index))
-    except ValueError:
-        return str(path)
-
-
-def _writable(folder: Path) -> bool:
-    """Whether this process may write every file of the Chroma folder (a read-only copy, mount or owner: no)."""
-    return all(os.access(p, os.W_OK) for p in (folder, *folder.rglob("*")))
-
-
-_PRIVATE = "zgqa-read-only-"
-
-
-def _readable_copy(folder: Path) -> Path:
-    """A private, writable copy of a read-only generation's Chroma folder, for Chroma to open.
-
-    subtle: Chroma 1.5 writes at every open, even to read: its Rust half inserts a row into the
-    `acquire_write` table of chroma.sqlite3 (a lock workaround, sqlx#481), and the local HNSW segment
-    replays the collection's log and writes its files again. On a read-only folder the first fails
-    ("attempt to write a readonly database"), so the reader opens a copy (a few MB) in the temporary
-    folder instead, removed by `Store.close` (or at exit, or by the next reader once this process is
-    gone); the index itself is never written.
-    """
-    for left in Path(tempfile.gettempdir()).glob(f"{_PRIVATE}*"):  # by a reader that was killed
-        pid = left.name.removeprefix(_PRIVATE).split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(left, ignore_errors=True)
-    private = Path(tempfile.mkdtemp(prefix=f"{_PRIVATE}{os.getpid()}-"))
-    try:
-        for path in sorted(folder.rglob("*")):
-            target = private / "chroma" / path.relative_to(folder)
-            if path.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-            else:  # the content only: the copy's permissions are this process's own
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, target)
-        (private / "chroma").mkdir(exist_ok=True)
-    except BaseException:
-        shutil.rmtree(private, ignore_errors=True)
-        raise
-    return private
-
-
-def _unreachable(settings: Settings, exc: Exception) -> str:
-    where = f"{settings.chroma_host}:{settings.chroma_port}"
-    if re.search(r"\b(401|403)\b|unauthori[sz]ed|forbidden|authenticat", str(exc), re.IGNORECASE):
-        given = "refused the token in ZGQA_CHROMA_TOKEN" if settings.chroma_token else "wants a token"
-        return f"The Chroma server at {where} {given}: set ZGQA_CHROMA_TOKEN to the token it expects."
-    return (
-        f"Cannot reach the Chroma server at {where} "
-        f"({type(exc).__name__}: {str(exc)[:160]}): start it (`chroma run --host 127.0.0.1 --port PORT "
-        "--path DIR`) or unset ZGQA_CHROMA_HOST."
-    )
-
-
-def _location(settings: Settings) -> str:
-    if settings.chroma_host:
-        return f"chroma://{settings.chroma_host}:{settings.chroma_port}"
-    return str(settings.index)  # its generations hold the Chroma folder
-
-
-def _local_name(settings: Settings) -> str:
-    """The local folder of one collection's record manager, embedding cache and lexical index."""
-    if settings.chroma_host:
-        return "server-" + re.sub(r"[^A-Za-z0-9.-]+", "_", f"{settings.chroma_host}-{settings.chroma_port}")
-    return "embedded"
 
 
 def open_store(settings: Settings | None = None, *, progress: bool = False) -> Store:
