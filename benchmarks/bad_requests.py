@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.servers import ROOT, free_port, stop, zgqa_env
+from benchmarks.servers import start_app, stop
 
 QUESTION = "2024年自贡地区生产总值增长多少？"
 WARM = 50  # calls before the first reading: the process's own caches and allocator settle
@@ -32,8 +31,6 @@ def _rss_mb(pid: int) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import urllib.request
-
     from gradio_client import Client
 
     from vectorstore.config import Settings
@@ -42,21 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("calls", type=int, nargs="?", default=1000)
     args = parser.parse_args(argv)
     log_path = Path("/tmp") / f"zgqa-bad-requests-{time.time_ns()}.log"
-    port = free_port()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT,
-                                env=zgqa_env(Settings.from_env()), stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    proc, url = start_app(Settings.from_env(), log_path)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"app.py did not start:\n{log_path.read_text()}") from None
-                time.sleep(0.3)
         client = Client(url, verbose=False)
         for i in range(WARM):
             with contextlib.suppress(Exception):  # the refusals are what is sent

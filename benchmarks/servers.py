@@ -188,29 +188,37 @@ def zgqa_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[st
     return env | (extra or {})
 
 
-@contextlib.contextmanager
-def serve_app(settings: Settings, log_path: Path, extra: dict[str, str] | None = None) -> Iterator[str]:
+def start_app(
+    settings: Settings, log_path: Path, extra: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     """`python app.py` as `make run` starts it (a process of its own), on `settings`' index, on a free
-    loopback port, until the block ends: its URL."""
+    loopback port, once it serves: the process and its URL (stop it with `stop`)."""
     port = free_port()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), "--port", str(port)],
             cwd=ROOT, env=zgqa_env(settings, extra), stdout=log, stderr=subprocess.STDOUT,
         )
-        url = f"http://127.0.0.1:{port}/"
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while True:
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    urllib.request.urlopen(url, timeout=2).close()
-                    break
-                except urllib.error.HTTPError:
-                    break  # it serves (a login page answers 401 to a bare request)
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"app.py did not start:\n{log_path.read_text()}") from None
-                    time.sleep(0.3)
-            yield url
-        finally:
-            stop(proc)
+            urllib.request.urlopen(url, timeout=2).close()
+            return proc, url
+        except urllib.error.HTTPError:
+            return proc, url  # it serves (a login page answers 401 to a bare request)
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop(proc)
+                raise RuntimeError(f"app.py did not start:\n{log_path.read_text()}") from None
+            time.sleep(0.3)
+
+
+@contextlib.contextmanager
+def serve_app(settings: Settings, log_path: Path, extra: dict[str, str] | None = None) -> Iterator[str]:
+    """The app (`start_app`) until the block ends: its URL."""
+    proc, url = start_app(settings, log_path, extra)
+    try:
+        yield url
+    finally:
+        stop(proc)
