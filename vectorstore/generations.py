@@ -5,7 +5,8 @@ A process reading a generation registers itself in the generation's `.readers` f
 by its pid), so that a build never deletes a generation a live process still reads; a reader that
 died is recognized by its pid and no longer keeps anything.
 
-Leaves out: what a generation holds and how it is built (`vectorstore.store`).
+Leaves out: what a generation holds and how it is built (`vectorstore.store`), and opening one and
+telling what is wrong with it (`vectorstore.opening`).
 """
 
 from __future__ import annotations
