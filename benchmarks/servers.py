@@ -44,15 +44,24 @@ def start_chroma(port: int, data: Path, log_path: Path) -> subprocess.Popen[byte
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 60
+    _wait_serving(proc, f"http://127.0.0.1:{port}/api/v2/heartbeat", log_path, "chroma run", 60)
+    return proc
+
+
+def _wait_serving(proc: subprocess.Popen[bytes], url: str, log_path: Path, name: str, seconds: float) -> None:
+    """Return once `url` answers (any HTTP status: a login page answers 401); stop `proc` and say why
+    when it exits first or `seconds` pass."""
+    deadline = time.monotonic() + seconds
     while True:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).close()
-            return proc
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 stop(proc)
-                raise RuntimeError(f"chroma run did not start: {log_path.read_text()}") from None
+                raise RuntimeError(f"{name} did not start:\n{log_path.read_text()}") from None
             time.sleep(0.2)
 
 
@@ -200,18 +209,8 @@ def start_app(
             cwd=ROOT, env=zgqa_env(settings, extra), stdout=log, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return proc, url
-        except urllib.error.HTTPError:
-            return proc, url  # it serves (a login page answers 401 to a bare request)
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                stop(proc)
-                raise RuntimeError(f"app.py did not start:\n{log_path.read_text()}") from None
-            time.sleep(0.3)
+    _wait_serving(proc, url, log_path, "app.py", 120)
+    return proc, url
 
 
 @contextlib.contextmanager
