@@ -475,14 +475,18 @@ class Store:
         sentences then took hours after an estimate of two minutes)."""
         if not self.progress:
             return False
-        texts = [passage_text(c) for c in new] + [sentence for c in new for sentence in split(c.text)]
-        texts = list(dict.fromkeys(texts))
-        if not texts:
+        passages = list(dict.fromkeys(passage_text(c) for c in new))
+        whole = set(passages)  # a one-sentence passage is embedded once
+        sentences = [s for s in dict.fromkeys(s for c in new for s in split(c.text)) if s not in whole]
+        if not passages and not sentences:
             return False
-        cached = self._cached_embeddings()
-        todo = sum(vector is None for vector in cached.document_embedding_store.mget(texts))
+        store = self._cached_embeddings().document_embedding_store
+        missing = [sum(v is None for v in store.mget(part)) for part in (passages, sentences)]
+        todo = sum(missing)
         if todo:
-            self._say(f"{todo} new texts to embed ({len(texts) - todo} of the new passages and sentences are cached).")
+            # The build's summary counts the passages alone ("… texts embedded"); the sentences follow it.
+            self._say(f"{todo} new texts to embed: {missing[0]} passages, then {missing[1]} of their sentences "
+                      f"({len(passages) + len(sentences) - todo} cached).")
             self.embeddings.open_bar(todo)
         return bool(todo)
 
