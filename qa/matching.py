@@ -4,7 +4,8 @@ Shared by retrieval (which reranks passages by their best sentence) and the answ
 clauses). Words are cut in jieba's precise mode, so 地区生产总值 counts once, not once more for each
 word inside it. A word may have several forms that count as it: the Chinese terms one English
 glossary phrase stands for ("rank" -> 位|居全省|位次), or report wording for question wording
-("增速" -> 增长). A long word the reports word differently (粮食产量 / 粮食总产) earns part of its
+("增速" -> 增长), and for a word the reports never write, its synonyms that they do (`qa.synonyms`:
+医生 -> 医师). A long word the reports word differently (粮食产量 / 粮食总产) earns part of its
 weight through the shorter words inside it. Words that only say what kind of question it is
 ("多少", "分别", "计划") are left out: the retriever already weighs years and targets.
 
@@ -19,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from qa import glossary
+from qa import glossary, synonyms
 from qa.question import Query
 from vectorstore.lexical import dictionary_frequency, tagged_words, tokenize, words
 from vectorstore.sentences import SENTENCE
@@ -219,7 +220,15 @@ def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
                 stem = next((word[: -len(x)] for x in _COUNT_SUFFIX if word.endswith(x) and len(word) > len(x) + 1), "")
                 if stem and vocabulary.knows(stem):
                     word = stem
-            forms.setdefault(word, _REPHRASE.get(word, (word,)))
+            own = _REPHRASE.get(word, (word,))
+            if not vocabulary.knows(word):
+                # A word the reports never write counts in the words they write for it (护士 -> 护理);
+                # one that means a way of asking ("打算" -> 计划) only says what kind of question it is.
+                alike = synonyms.of(word, vocabulary)
+                if any(s in _QUESTION_WORDS for s in alike):
+                    continue
+                own = (*own, *(s for s in alike if s not in own))
+            forms.setdefault(word, own)
     # A word is as telling as the commonest way the reports write it.
     weights = {w: min(vocabulary.weight(f) for f in fs) for w, fs in forms.items()}
     parts = {

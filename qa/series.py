@@ -158,6 +158,10 @@ def _suits(query: Query, row: Figure) -> bool:
     return first == last or bool(_PERIOD.search(text)) or not _named_years(query) or _by_report(query)
 
 
+def _spans(row: Figure) -> bool:
+    return row.years[0] != row.years[1]
+
+
 def _by_report(query: Query) -> bool:
     """The question names reports by their years ("2017、2021、2025年三份政府工作报告"): a figure a report."""
     return "报告" in query.normalized and len(_named_years(query)) >= 2
@@ -179,8 +183,13 @@ def _in_years(query: Query, row: Figure) -> bool:
 
 def _trend(query: Query, index: Index, table: Sequence[Figure], language: str) -> Answer | None:
     wanted = "target" if query.wants_target else "result"
+    # Of rows holding as much of the question, one year's figure before a period's, unless a period
+    # is asked: a report's "今后五年…2000公里" is not its plan for the year.
+    period = bool(_PERIOD.search(query.normalized))
     rows = [
-        r for _, r in matching(query, index, table) if _in_years(query, r) and _suits(query, r) and _tense(r) == wanted
+        r
+        for s, r in sorted(matching(query, index, table), key=lambda p: (-p[0], not period and _spans(p[1])))
+        if _in_years(query, r) and _suits(query, r) and _tense(r) == wanted
     ]
     per_year: dict[object, Figure] = {}
     for row in rows:  # best first: the first row of a year (or of a report) is kept

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 import qa
-from qa.question import normalize, resolve_relative
+import qa.api
+from qa.matching import question_words
+from qa.question import normalize, resolve_relative, understand
 from qa.spelling import Speller
 from vectorstore.config import Settings
 
@@ -102,6 +104,19 @@ def test_a_name_the_reports_never_mention_is_refused_and_named(real_index: Setti
     answer = qa.ask("内江市2024年地区生产总值增长了多少？", settings=real_index)
     assert not answer.found
     assert "内江市" in answer.text
+
+
+@pytest.mark.model
+def test_a_word_the_reports_never_write_counts_through_its_synonyms(real_index: Settings) -> None:
+    # 养老院 is nowhere in the reports; its synonym 敬老院 is, so it is no subject they lack, and the
+    # clause on 养老机构 answers.
+    answer = qa.ask("2025年自贡养老院的床位使用率要达到多少？", settings=real_index)
+    assert answer.found, answer.text
+    assert "55%" in answer.text and "养老机构" in answer.text
+    # A word whose synonym only asks ("打算" -> 计划) is not looked for in the clauses at all.
+    engine = qa.api._engine(real_index)
+    words = question_words(understand("农村公路每年打算新改建多少公里？"), engine.composer.index.vocabulary)
+    assert "打算" not in words.weights
 
 
 @pytest.mark.model
