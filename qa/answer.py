@@ -393,10 +393,6 @@ def _widen(
     return _Window(passage, text, covered, prior * _score(words, got, figure, asked.gives(text, level)))
 
 
-
-
-
-
 def _closeness(similarity: float) -> float:
     """The model's similarity above `DENSE_FLOOR`, scaled to 0-1."""
     return max(0.0, (similarity - DENSE_FLOOR) / (1.0 - DENSE_FLOOR))
@@ -423,17 +419,9 @@ def _enumeration(passage: Passage, window: _Window) -> _Window:
     return replace(window, text=text, sentence=window.sentence)
 
 
-
-
 def _score(words: QuestionWords, credit: dict[str, float], figure: bool, gives: bool) -> float:
     base = words.score(credit)
     return base * FIGURELESS if figure and not gives else base
-
-
-
-
-
-
 
 
 def _speaks_for(query: Query, passage: Passage, window: _Window, years: tuple[int, ...] | None = None) -> bool:
