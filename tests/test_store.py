@@ -139,6 +139,20 @@ def test_lexical_half_out_of_step_is_refused(index_settings: Settings) -> None:
     fake_store(index_settings).check()
 
 
+def test_a_lexical_index_of_another_tokenizer_is_rebuilt_by_the_build_its_message_names(
+    index_settings: Settings,
+) -> None:
+    store, _ = _build(index_settings)
+    meta = store.folder / "lexical" / "lexical.json"
+    meta.write_text(meta.read_text(encoding="utf-8").replace('"tokenizer": "1"', '"tokenizer": "0"'), encoding="utf-8")
+    with pytest.raises(StoreError, match=r"another tokenizer: run `zgqa build`"):
+        fake_store(index_settings).check()
+    store, report = _build(index_settings)
+    assert report.embedded == 0  # the passages' vectors are kept; only the lexical half is cut again
+    fake_store(index_settings).check()
+    assert store.lexical.search("地区生产总值", k=1)
+
+
 def test_a_lost_collection_with_a_surviving_record_manager_is_rebuilt(index_settings: Settings) -> None:
     store, _ = _build(index_settings)
     store.client.delete_collection(index_settings.collection)

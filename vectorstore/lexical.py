@@ -142,6 +142,14 @@ class LexicalIndex:
         tmp.rename(folder)
         shutil.rmtree(old, ignore_errors=True)
 
+    @staticmethod
+    def is_current(folder: Path) -> bool:
+        """Whether `folder` holds a lexical index cut by this tokenizer (a build rebuilds one that is not)."""
+        try:
+            return json.loads((folder / _META).read_text(encoding="utf-8")).get("tokenizer") == TOKENIZER_VERSION
+        except (OSError, ValueError, AttributeError):
+            return False
+
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
         try:

@@ -526,7 +526,7 @@ class Store:
         stamp = (collection.metadata or {}).get(f"{META_PREFIX}lexical")
         folder = self.folder / "lexical"
         self._sync_sentences(got["documents"] or [], fingerprint)
-        if stamp == fingerprint and (folder / "lexical.json").exists():
+        if stamp == fingerprint and LexicalIndex.is_current(folder):
             return
         lexical = LexicalIndex.build(records)
         lexical.save(folder)
