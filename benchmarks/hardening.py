@@ -380,4 +380,4 @@ def _recovery(settings: Settings, work: Path, row: Callable[..., Any]) -> Iterat
     built = rebuilt.stdout.strip().split(" in ", 1)[0]
     yield row("hardening", "after that rebuild: what it built, then `zgqa ask`",
               f"{built}, {rebuilt.stdout.split('; ', 1)[-1].split(' (')[0]}; then: {answer}",
-              "1 texts embedded" in rebuilt.stdout and "7.1%" in answer)
+              "1 passage and" in rebuilt.stdout and "7.1%" in answer)

@@ -38,7 +38,7 @@ def test_zgqa_build_on_an_up_to_date_index_reports_everything_unchanged(
     _use(monkeypatch, real_index)
     assert main(["build"]) == 0
     out = capsys.readouterr().out
-    assert "276 chunks in" in out and "0 added, 0 updated, 276 unchanged, 0 deleted; 0 texts embedded" in out
+    assert "276 chunks in" in out and "0 added, 0 updated, 276 unchanged, 0 deleted; 0 passages and 0 sentences embedded" in out
 
 
 def test_zgqa_build_against_a_stopped_server_fails_with_one_line(

@@ -77,7 +77,8 @@ class BuildReport:
     updated: int = 0
     skipped: int = 0
     deleted: int = 0
-    embedded: int = 0  # texts run through the model; the rest came from the embedding cache
+    embedded: int = 0  # passages run through the model; the rest came from the embedding cache
+    sentences_embedded: int = 0  # their sentences run through the model (the sentence vectors)
     rebuilt_because: list[str] = field(default_factory=list)
     discarded: list[str] = field(default_factory=list)  # a damaged generation or link, corrupt cache entries
     seconds: float = 0.0
@@ -85,10 +86,13 @@ class BuildReport:
     def summary(self) -> str:
         return (
             f"{self.chunks} chunks in {self.location}: {self.added} added, {self.updated} updated, "
-            f"{self.skipped} unchanged, {self.deleted} deleted; {self.embedded} texts embedded "
-            f"({self.seconds:.1f} s)"
+            f"{self.skipped} unchanged, {self.deleted} deleted; {_counted(self.embedded, 'passage')} "
+            f"and {_counted(self.sentences_embedded, 'sentence')} embedded ({self.seconds:.1f} s)"
         )
 
+
+def _counted(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 class Store:
@@ -461,6 +465,7 @@ class Store:
             self._sync_lexical()
         finally:
             self.embeddings.close_bar()
+        report.sentences_embedded = self.embeddings.embedded - embedded_before - report.embedded
         self._sync_figures(corpus)
         for name in dict.fromkeys(self._dropped):
             report.discarded.append(f"the corrupt embedding-cache entry {name}")
@@ -484,7 +489,6 @@ class Store:
         missing = [sum(v is None for v in store.mget(part)) for part in (passages, sentences)]
         todo = sum(missing)
         if todo:
-            # The build's summary counts the passages alone ("… texts embedded"); the sentences follow it.
             self._say(f"{todo} new texts to embed: {missing[0]} passages, then {missing[1]} of their sentences "
                       f"({len(passages) + len(sentences) - todo} cached).")
             self.embeddings.open_bar(todo)
@@ -628,7 +632,6 @@ class Store:
     def _say(self, message: str) -> None:
         if self.progress:
             print(message, file=sys.stderr)
-
 
 
 def open_store(settings: Settings | None = None, *, progress: bool = False) -> Store:
