@@ -84,8 +84,9 @@ def _from_scratch(settings: Settings, rows: list[Row], numbers: dict[str, Any]) 
                    embedded=report["embedded"], unique_texts=unique)
     rows.append(Row("from scratch: zgqa build, materializing the model (new cache, no index)",
                     f"{seconds:.1f} s", "< 60 s", seconds < 60))
-    rows.append(Row("passages embedded / distinct passages", f"{report['embedded']} / {unique} ({report['chunks']} chunks)",
-                    "equal", report["embedded"] == unique))
+    rows.append(Row("passages embedded / distinct passages",
+                    f"{report['embedded']} / {unique} ({report['chunks']} chunks)", "equal",
+                    report["embedded"] == unique))
 
 
 def _rebuild(settings: Settings, rows: list[Row], numbers: dict[str, Any]) -> None:

@@ -146,7 +146,7 @@ class LexicalIndex:
     def is_current(folder: Path) -> bool:
         """Whether `folder` holds a lexical index cut by this tokenizer (a build rebuilds one that is not)."""
         try:
-            return json.loads((folder / _META).read_text(encoding="utf-8")).get("tokenizer") == TOKENIZER_VERSION
+            return bool(json.loads((folder / _META).read_text(encoding="utf-8")).get("tokenizer") == TOKENIZER_VERSION)
         except (OSError, ValueError, AttributeError):
             return False
 
