@@ -46,6 +46,7 @@ _REPHRASE: dict[str, tuple[str, ...]] = {
 _COUNT_SUFFIX = ("数量", "总量", "总数", "人数", "量", "数")
 # "三份", "两年", "哪三项": how many things the question asks about, not what about.
 _COUNTING = re.compile(r"^[哪一二三四五六七八九十两几]+[份个年项次位条种家批大类所座户件名场点]?$")
+_ASKING = re.compile(r"^(?:哪些|哪个|哪几|什么|多少|怎样|怎么)(?=.)")
 _YEAR_WORD = re.compile(r"^(?:19|20)\d\d$")
 # A figure of an English question, not an ordinal ("13th").
 _EN_FIGURE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
@@ -205,6 +206,10 @@ def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
                 forms.setdefault(figure, (figure,))
     else:
         for word in words(query.normalized):
+            # jieba's dictionary holds phrases glued to an asking word ("哪些项目", "哪些地方"): the
+            # asking word is wording, what follows it a word of the question.
+            if word not in _QUESTION_WORDS and word not in _REPHRASE:
+                word = _ASKING.sub("", word) or word
             if word in _QUESTION_WORDS or _YEAR_WORD.match(word) or _COUNTING.match(word):
                 continue
             if word.isascii():
