@@ -11,6 +11,7 @@ Leaves out: building the index (`zgqa build`, `vectorstore.build`) and the UI.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -233,6 +234,7 @@ def _engine(settings: Settings | None) -> _Engine:
             _retired[settings] = engine
             engine = None
         if engine is None:
+            _single_threaded_blas()
             store = open_store(settings)
             try:
                 index = Index(store)
@@ -242,6 +244,19 @@ def _engine(settings: Settings | None) -> _Engine:
             engine = _Engine(index, Composer(index))
             _engines[settings] = engine
         return engine
+
+
+@functools.cache
+def _single_threaded_blas() -> None:
+    """Keep NumPy's BLAS (OpenBLAS) to one thread in a process that answers questions, from before its
+    first similarity on. A question multiplies a vector by a few thousand sentence vectors (30 us on one
+    thread), and OpenBLAS's second thread then spins waiting for work: on 2 busy cores a warm question
+    took 40 ms of CPU instead of 16. One thread also makes the similarities the same on any number of
+    cores (OpenBLAS splits a product differently per thread count, in the last bits). Process-wide:
+    answering is parallel across questions, never within one."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def _check_filters(engine: _Engine, year: Any, source: Any) -> None:
