@@ -42,8 +42,12 @@ bench: install
 	$(BIN)/zgqa bench app
 	$(BIN)/zgqa bench reliability
 
+# Two workers (pytest-xdist) on 2 cores: they share one materialized model and one built index
+# (tests/conftest.py), and a group of tests sharing a costly fixture (the app, the browser, the LLM
+# server, the scored question files) stays in one worker.
+TEST_WORKERS ?= 2
 test: install-llm lint
-	$(BIN)/pytest --durations=15
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 lint: install
 	$(BIN)/ruff check qa vectorstore tests benchmarks app.py

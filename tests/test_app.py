@@ -222,6 +222,7 @@ def test_errors_are_chat_messages_and_the_filters_apply(served: Settings, monkey
 
 
 @pytest.mark.model
+@pytest.mark.xdist_group("app")  # the worker serving `app_url` (test_browser)
 def test_the_ask_endpoint_returns_what_zgqa_ask_json_prints(app_url: str, served: Settings) -> None:
     from gradio_client import Client
 
@@ -304,6 +305,7 @@ def test_a_models_answer_streams_as_a_draft_then_shows_verified_with_what_was_re
 
 
 @pytest.mark.model
+@pytest.mark.xdist_group("app")  # the worker serving `app_url` (test_browser)
 def test_a_request_body_over_the_limit_is_refused_before_it_is_read(app_url: str) -> None:
     import urllib.request
 
@@ -316,6 +318,7 @@ def test_a_request_body_over_the_limit_is_refused_before_it_is_read(app_url: str
 
 
 @pytest.mark.model
+@pytest.mark.xdist_group("app")  # the worker serving `app_url` (test_browser)
 def test_the_upload_route_is_closed_since_the_app_takes_no_files(app_url: str) -> None:
     import urllib.error
     import urllib.request

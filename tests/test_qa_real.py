@@ -17,7 +17,8 @@ from qa.answer import numbers
 from tests.conftest import FIXTURES, SEEDS
 from vectorstore.config import Settings
 
-pytestmark = pytest.mark.model
+# One worker scores the question files once (`scored`), for all of its tests.
+pytestmark = [pytest.mark.model, pytest.mark.xdist_group("qa_real")]
 
 
 @pytest.fixture(scope="module")

