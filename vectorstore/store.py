@@ -324,10 +324,10 @@ class Store:
         texts and metadata, which retrieval already holds in memory. Fetching them through LangChain's
         Chroma took 2-4 ms of a warm question's 5, and importing `langchain_chroma` a one-shot's time."""
         vector = self.query_vector(query)
-        collection = self.collection()
-        if collection is None:  # open_store checked it; a collection dropped since is a user error
-            raise StoreError(f"No index in {self.location}: run `zgqa build`.")
-        with self._served():
+        with self._served():  # finding the collection asks the server too
+            collection = self.collection()
+            if collection is None:  # open_store checked it; a collection dropped since is a user error
+                raise StoreError(f"No index in {self.location}: run `zgqa build`.")
             got = collection.query(query_embeddings=[vector], n_results=k, where=where, include=["distances"])
         distances = (got["distances"] or [[]])[0]
         return [(rid, 1.0 - float(d)) for rid, d in zip(got["ids"][0], distances, strict=True)]
