@@ -188,7 +188,7 @@ def _trend(query: Query, index: Index, table: Sequence[Figure], language: str) -
     period = bool(_PERIOD.search(query.normalized))
     rows = [
         r
-        for s, r in sorted(matching(query, index, table), key=lambda p: (-p[0], not period and _spans(p[1])))
+        for _, r in sorted(matching(query, index, table), key=lambda p: (-p[0], not period and _spans(p[1])))
         if _in_years(query, r) and _suits(query, r) and _tense(r) == wanted
     ]
     per_year: dict[object, Figure] = {}

@@ -14,6 +14,7 @@ from qa.cli import main
 from tests.conftest import eval_questions
 from vectorstore import StoreError, build, open_store
 from vectorstore.config import Settings
+from vectorstore.records import chunk_of_record
 
 pytestmark = [pytest.mark.model, pytest.mark.server]
 
@@ -36,8 +37,8 @@ def test_a_chroma_server_returns_the_same_chunks_as_the_embedded_store(
     with open_store(real_index) as local, open_store(remote) as server:
         for row in eval_questions():
             question = row["question"]
-            near = [doc.metadata["chunk_id"] for doc, _ in local.dense(question, k=5)]
-            far = [doc.metadata["chunk_id"] for doc, _ in server.dense(question, k=5)]
+            near = [chunk_of_record(rid) for rid, _ in local.nearest(question, k=5)]
+            far = [chunk_of_record(rid) for rid, _ in server.nearest(question, k=5)]
             assert near == far, question
             assert [h.id for h in local.lexical.search(question, 5)] == [
                 h.id for h in server.lexical.search(question, 5)

@@ -164,7 +164,7 @@ def test_a_lost_collection_with_a_surviving_record_manager_is_rebuilt(index_sett
 def test_dense_and_lexical_find_the_passage_with_the_words(index_settings: Settings) -> None:
     store, _ = _build(index_settings)
     question = "规模以上工业增加值"
-    dense = store.dense(question, k=5)
+    dense = store.nearest(question, k=5)
     assert len(dense) == 5 and all(-1.0 <= score <= 1.0 for _, score in dense)
     hits = store.lexical.search(question, k=5)
     top = store.get([hits[0].id])[0]
@@ -174,8 +174,9 @@ def test_dense_and_lexical_find_the_passage_with_the_words(index_settings: Setti
 
 def test_year_filter_keeps_only_that_year(index_settings: Settings) -> None:
     store, _ = _build(index_settings)
-    docs = store.dense("地区生产总值", k=10, where={"year": 2024})
-    assert docs and all(doc.metadata["year"] == 2024 for doc, _ in docs)
+    hits = store.nearest("地区生产总值", k=10, where={"year": 2024})
+    docs = store.get([rid for rid, _ in hits])
+    assert docs and len(docs) == len(hits) and all(doc.metadata["year"] == 2024 for doc in docs)
 
 
 def test_identical_texts_in_one_call_are_embedded_once() -> None:

@@ -312,17 +312,10 @@ class Store:
             raise StoreError(f"The figures table is missing or out of step in {self.location}: run `zgqa build`.")
         return built
 
-    def dense(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[tuple[Document, float]]:
-        """The k nearest records by cosine similarity (1 is identical)."""
-        vector = self.query_vector(query)
-        with self._served():
-            pairs = self.vectorstore().similarity_search_by_vector_with_relevance_scores(vector, k=k, filter=where)
-        return [(doc, 1.0 - float(distance)) for doc, distance in pairs]
-
     def nearest(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
-        """The ids of the k nearest records with their cosine similarity: `dense` without the records'
-        texts and metadata, which retrieval already holds in memory. Fetching them through LangChain's
-        Chroma took 2-4 ms of a warm question's 5, and importing `langchain_chroma` a one-shot's time."""
+        """The ids of the k nearest records with their cosine similarity (1 is identical), without the
+        records' texts and metadata, which retrieval already holds in memory (`get` fetches them).
+        Fetching them through LangChain's Chroma took 2-4 ms of a warm question's 5."""
         vector = self.query_vector(query)
         with self._served():  # finding the collection asks the server too
             collection = self.collection()
