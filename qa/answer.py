@@ -42,6 +42,7 @@ from qa.matching import CLAUSE, QuestionWords, question_words
 from qa.question import Query, understand
 from qa.retrieval import Index, defines, from_document, tense
 from qa.types import NEWS, Answer, Citation, Passage
+from vectorstore.figures import years_about
 from vectorstore.sentences import SENTENCE
 
 NOT_FOUND = "报告中未找到相关内容。"
@@ -192,6 +193,9 @@ class Composer:
         # the clause against the question's own words and glossary terms only.
         hinted = self.index.hinted(query)
         choosing = words if hinted is query else question_words(hinted, self.index.vocabulary)
+        # A modifier the question says in words the dictionary gives ("rebuild" -> 改建) does not narrow
+        # the thing it asks about into another one.
+        words = replace(words, context=choosing.context)
         sims = self.index.similarities(hinted)
         windows = [
             w for w in self._choose(hinted, passages, choosing, sims) if _speaks_for(query, passages[w.passage], w)
@@ -325,6 +329,8 @@ class Composer:
             prior = passages[i].score / top if top > 0 else 1.0
             if query.tense is not None and tense(passages[i]) not in (None, query.tense):
                 prior *= TENSE_PENALTY
+            if query.periods and not years and not _about_period(passages[i], query.periods):
+                prior *= OTHER_YEAR
             for sentence in SENTENCE.findall(passages[i].text):
                 clauses = [c for c in CLAUSE.findall(sentence) if c.strip()]
                 named = set(_YEAR.findall(sentence))
@@ -431,6 +437,13 @@ def _speaks_for(query: Query, passage: Passage, window: _Window, years: tuple[in
         years = (window.year,) if window.year is not None else query.years
     text = window.sentence or window.text
     return not years or any(covers(passage, y, text, named=y in query.named_reports) for y in years)
+
+
+def _about_period(passage: Passage, periods: tuple[tuple[int, int], ...]) -> bool:
+    """Whether `passage` is about most of a period asked for: "2016-2020" and "十三五" are answered by the
+    2021 report's review of those five years, not by the 2017 report's of 2012-2016 (one year shared)."""
+    first, last = years_about(passage.kind, passage.section, passage.year, passage.text, passage.term)
+    return any(2 * (min(last, end) - max(first, start) + 1) >= end - start + 1 for start, end in periods)
 
 
 def covers(passage: Passage, year: int, text: str, *, named: bool = False) -> bool:

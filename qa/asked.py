@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from qa import glossary
-from qa.matching import CLAUSE, QuestionWords
+from qa.matching import CLAUSE, QUESTION_WORDS, QuestionWords
 from qa.question import Query
 from qa.retrieval import tense
 from qa.types import Passage
@@ -179,7 +179,9 @@ def counted(query: Query) -> tuple[str, ...]:
     unit ("多少所大学"; "how many hospitals" -> 医院); otherwise nothing, and nothing is checked."""
     if query.lang == "en":
         match = HOW_MANY.search(query.normalized)
-        return tuple(glossary.load().expand(match.group(1))) if match else ()
+        # "how many Zigong companies" counts companies: the city's name is no thing counted.
+        forms = glossary.load().expand(match.group(1)) if match else []
+        return tuple(f for f in forms if f not in QUESTION_WORDS)
     unit = UNIT.search(query.normalized)
     if unit is None:
         return ()

@@ -26,7 +26,7 @@ from vectorstore.lexical import dictionary_frequency, tagged_words, tokenize, wo
 from vectorstore.sentences import SENTENCE
 
 # Words questions use to ask, not to say what about.
-_QUESTION_WORDS = frozenset(
+QUESTION_WORDS = frozenset(
     "自贡 自贡市 全市 我市 多少 分别 哪些 哪个 什么 怎么 怎么样 如何 是否 一共 共 总共 具体 情况 "  # noqa: SIM905
     "年 年底 年末 截至 期间 当年 全年 今年 去年 提出 提到 报告 政府 工作 政府工作报告 说 "
     "了 吗 呢 个 之 其 这 那 有 是 为 中 达到 达 约 左右 几 变化 有什么 什么样 怎样 得 里 回顾 过去 "
@@ -196,7 +196,7 @@ class QuestionWords:
             # (促进消费), except for an English question, whose few Chinese terms say exactly what it is.
             narrowing = tag[:1] == "n" or tag == "j" or (self.english and tag[:1] == "v")
             if not (narrowing and len(before) >= 2 and _CJK.fullmatch(before) and before not in self.context
-                    and before not in _QUESTION_WORDS and before not in _GENERIC):
+                    and before not in QUESTION_WORDS and before not in _GENERIC):
                 return False
         return seen
 
@@ -212,8 +212,8 @@ def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
     if query.lang == "en":
         for group in query.groups:
             key = group[0]
-            if key not in _QUESTION_WORDS and key not in forms:
-                forms[key] = tuple(t for t in group if t not in _QUESTION_WORDS) or group
+            if key not in QUESTION_WORDS and key not in forms:
+                forms[key] = tuple(t for t in group if t not in QUESTION_WORDS) or group
         for figure in _EN_FIGURE.findall(query.normalized):  # figures in an English question still count
             if not _YEAR_WORD.match(figure):
                 forms.setdefault(figure, (figure,))
@@ -221,9 +221,9 @@ def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
         for word in words(query.normalized):
             # jieba's dictionary holds phrases glued to an asking word ("哪些项目", "哪些地方"): the
             # asking word is wording, what follows it a word of the question.
-            if word not in _QUESTION_WORDS and word not in _REPHRASE:
+            if word not in QUESTION_WORDS and word not in _REPHRASE:
                 word = _ASKING.sub("", word) or word
-            if word in _QUESTION_WORDS or _YEAR_WORD.match(word) or _COUNTING.match(word):
+            if word in QUESTION_WORDS or _YEAR_WORD.match(word) or _COUNTING.match(word):
                 continue
             if word.isascii():
                 # "GDP" in a Chinese question stands for its glossary terms (地区生产总值), and for
@@ -243,7 +243,7 @@ def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
                 # A word the reports never write counts in the words they write for it (护士 -> 护理);
                 # one that means a way of asking ("打算" -> 计划) only says what kind of question it is.
                 alike = synonyms.of(word, vocabulary)
-                if any(s in _QUESTION_WORDS for s in alike):
+                if any(s in QUESTION_WORDS for s in alike):
                     continue
                 own = (*own, *(s for s in alike if s not in own))
             forms.setdefault(word, own)

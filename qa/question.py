@@ -29,7 +29,10 @@ _LATIN = re.compile(r"[A-Za-z]")
 # as 1230 (亿元) is not a year, nor an amount that happens to look like one (2000亿元, 2010万人次).
 YEAR = re.compile(r"(?<![\d.])((?:19[89]|20[0-4])\d)(?!\.?\d)(?!\s*(?:%|[亿万千百十元多余]))")
 # `2016—2020年`, `2016-2020`, `2016至2020年`: one period, not two years to compare.
-_RANGE = re.compile(r"((?:19|20)\d\d)\s*(?:年)?\s*(?:[-—–~～到至]|to)\s*((?:19|20)\d\d)")
+_RANGE = re.compile(
+    r"((?:19|20)\d\d)\s*(?:年)?\s*(?:[-—–~～到至]|to)\s*((?:19|20)\d\d)|\bbetween ((?:19|20)\d\d) and ((?:19|20)\d\d)",
+    re.IGNORECASE,
+)
 # A question that speaks of reports ("2017年政府工作报告", "三份政府工作报告", "the 2021 report")
 # names them by the year they were delivered, not by the year of their figures.
 _REPORT = re.compile(r"报告|\breports?\b", re.IGNORECASE)
@@ -128,9 +131,13 @@ class Query:
 
     @property
     def periods(self) -> tuple[tuple[int, int], ...]:
-        """The five-year plans the question names, as (first year, last year)."""
+        """The periods the question names, as (first year, last year): five-year plans, and spans of
+        years written out ("2016-2020", "between 2016 and 2020"), which reports review or plan as one."""
         text = f"{self.normalized} {' '.join(self.expansions)}"
-        return tuple(span for name, span in _PERIODS.items() if name in text)
+        named = [span for name, span in _PERIODS.items() if name in text]
+        spans = [(int(m[0] or m[2]), int(m[1] or m[3])) for m in _RANGE.findall(self.normalized)]
+        spans = [(a, b) for a, b in spans if a < b]
+        return tuple(dict.fromkeys([*named, *spans]))
 
     @property
     def search_text(self) -> str:
@@ -158,7 +165,7 @@ def normalize(text: str) -> str:
 def understand(question: str) -> Query:
     normalized = normalize(question)
     lang = "zh" if _CJK.search(normalized) or not _LATIN.search(normalized) else "en"
-    in_ranges = {int(y) for pair in _RANGE.findall(normalized) for y in pair}
+    in_ranges = {int(y) for pair in _RANGE.findall(normalized) for y in pair if y}
     years: list[int] = []
     for match in YEAR.finditer(normalized):
         year = int(match.group(1))

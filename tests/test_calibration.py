@@ -50,9 +50,10 @@ def test_the_shipped_coefficients_are_what_the_tuning_questions_fit(real_index: 
     assert threshold == pytest.approx(shipped.threshold, abs=0.011)
     assert coef == pytest.approx(list(shipped.coefficients), abs=0.05)
     assert intercept == pytest.approx(shipped.intercept, abs=0.05)
-    # What the README reports for this fit (cross-validated, "Answers on questions nobody tuned for").
-    assert cv["false_refusal_rate"] == pytest.approx(0.187, abs=0.006), cv
-    assert cv["false_answer_rate"] == pytest.approx(0.1375, abs=0.006), cv
+    # What the README reports for this fit (5-fold cross-validation repeated with other folds,
+    # "Answers on questions nobody tuned for").
+    assert cv["false_refusal_rate"] == pytest.approx(0.204, abs=0.006), cv
+    assert cv["false_answer_rate"] == pytest.approx(0.151, abs=0.006), cv
 
 
 # The rule cascade this decision replaced, measured on the same files before the change (README,

@@ -19,8 +19,11 @@ from qa.question import normalize, understand
         ("What is Zigong's 2025 GDP target?", (2025,), (2025, 2026)),
         # A report named by its year means that report.
         ("2021年政府工作报告说自贡已连续多少个月未发生较大事故？", (2021,), (2021,)),
-        # A period is one span, not two years to compare; 1230 (亿元) is no year.
-        ("2016-2020年累计完成投资多少？", (), ()),
+        # A period is one span, not two years to compare: the report after it reviews it, as it does
+        # a five-year plan named ("十三五"); 1230 (亿元) is no year.
+        ("2016-2020年累计完成投资多少？", (), (2021, 2016)),
+        ("Between 2016 and 2020, how much did Zigong invest?", (), (2021, 2016)),
+        ("“十三五”期间累计完成投资多少？", (), (2021, 2016)),
         ("地区生产总值实现1230亿元是哪一年？", (), ()),
         # An amount that looks like a year is no year either: this asks about 2025 alone, no comparison.
         ("2025年自贡地区生产总值的目标是突破2000亿元吗？", (2025,), (2025, 2026)),

@@ -10,6 +10,7 @@ import pytest
 
 import qa
 import qa.api
+from qa import asked
 from qa.matching import question_words
 from qa.question import normalize, resolve_relative, understand
 from qa.spelling import Speller
@@ -108,13 +109,15 @@ def test_a_name_the_reports_never_mention_is_refused_and_named(real_index: Setti
 
 @pytest.mark.model
 def test_a_word_the_reports_never_write_counts_through_its_synonyms(real_index: Settings) -> None:
-    # 养老院 is nowhere in the reports; its synonym 敬老院 is, so it is no subject they lack, and the
-    # clause on 养老机构 answers.
-    answer = qa.ask("2025年自贡养老院的床位使用率要达到多少？", settings=real_index)
-    assert answer.found, answer.text
-    assert "55%" in answer.text and "养老机构" in answer.text
-    # A word whose synonym only asks ("打算" -> 计划) is not looked for in the clauses at all.
+    # 养老院 is nowhere in the reports; its synonym 敬老院 is, so it is no subject they lack.
     engine = qa.api._engine(real_index)
+    words = question_words(understand("2025年自贡养老院的床位使用率要达到多少？"), engine.composer.index.vocabulary)
+    assert "敬老院" in words.forms["养老院"] and "养老院" not in words.unknown()
+    # 托儿所 is not either: the clause on 公办幼儿园 answers.
+    answer = qa.ask("2021年自贡要新建多少所公办托儿所？", settings=real_index)
+    assert answer.found, answer.text
+    assert "10所" in answer.text and "幼儿园" in answer.text
+    # A word whose synonym only asks ("打算" -> 计划) is not looked for in the clauses at all.
     words = question_words(understand("农村公路每年打算新改建多少公里？"), engine.composer.index.vocabulary)
     assert "打算" not in words.weights
 
@@ -150,3 +153,19 @@ def test_no_question_of_the_question_files_but_a_typo_is_rewritten(speller: Spel
             row = json.loads(line)
             if row["type"] != "typo":
                 assert speller.correct(row["question"]) == normalize(row["question"]), (path.name, row["id"])
+
+
+@pytest.mark.model
+def test_a_period_is_answered_from_the_report_that_reviews_it(real_index: Settings) -> None:
+    # The 2017 report's five years (2012-2016) share one year with 2016-2020: its 1633 km is not the
+    # answer, the 2021 report's review of the five years is.
+    for question in ("“十三五”期间自贡新改建了多少公里农村公路？", "2016至2020年自贡新改建了多少公里农村公路？"):
+        answer = qa.ask(question, settings=real_index)
+        assert answer.found and "3142" in answer.text and "1633" not in answer.text, answer.text
+        assert answer.citations[0].year == 2021, answer.citations
+
+
+def test_the_city_is_no_thing_a_count_asks_for() -> None:
+    # "how many Zigong companies" counts companies: a clause need not name 自贡 to answer it.
+    assert "自贡" not in asked.counted(understand("By 2020, how many Zigong companies were listed?"))
+    assert asked.counted(understand("How many hospitals does Zigong have?")) == ("医院",)
