@@ -229,6 +229,9 @@ class Composer:
             "tense_mismatch": float(
                 bool(windows) and all(asked.mismatched(query, passages[w.passage], w) for w in windows)
             ),
+            # How surely the retriever found what the clauses are quoted from: a paraphrase's passage is
+            # ranked first by all three rankings more often than what an unanswerable question finds.
+            "passage_score": max((passages[w.passage].score for w in windows), default=0.0),
         }
 
     # -- choosing ------------------------------------------------------------------------------

@@ -34,8 +34,11 @@ class Quoted(Protocol):
 # Words by which a sentence of a review states an aim rather than a result ("目标任务全面完成" is
 # about the target too, and may answer it).
 AIMED = re.compile(r"目标|预期|计划|力争|左右|以上|确保|任务")
-# A clause counting what was added ("新增规模以上工业企业34户", "全年新培育…企业31户"), not what there is.
-ADDED = re.compile(r"(?:全年|当年|今年|\d{4}年)?(?:累计)?新(?:增|建|引进|培育|签约|开工|认定|招引|入规|投产|落地)")
+# A clause counting what was added ("新增规模以上工业企业34户", "全年新培育…企业31户", "净增高新技术企业28户"),
+# not what there is.
+ADDED = re.compile(
+    r"(?:全年|当年|今年|\d{4}年)?(?:累计)?(?:净增|新(?:增|建|引进|培育|签约|开工|认定|招引|入规|投产|落地))"
+)
 # A figure stating a change ("提高50元/月", "增加3万人"), and a question asking for one.
 _CHANGE = "提高|增加|增长|上涨|提升|下降|降低|减少|增收|减轻"
 CHANGED = re.compile(rf"(?:{_CHANGE})了?")
@@ -43,7 +46,7 @@ CHANGE_ASKED = re.compile(
     rf"{_CHANGE}|涨|降|多了|少了|变化|\b(?:increase|rise|rose|grow|grew|fall|fell|drop|cut|more|less|change)",
     re.IGNORECASE,
 )
-NEW = re.compile(r"新|\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
+NEW = re.compile(r"\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
 GROWTH_ASKED = re.compile(r"增长|增速|增幅|\bgr[oe]w|\bgrowth|\bincrease|\brise|\brose", re.IGNORECASE)
 AVERAGE = re.compile(r"年均|平均|\baverage|\bper year|\bannual(?:ly)?\b|\beach year", re.IGNORECASE)
 ASKS_FIGURE = re.compile(
@@ -140,7 +143,7 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
         amount = re.compile(rf"\d[\d.,]*\s*[万亿千百]*\s*[余多]?\s*{wanted}")
         counts = [seg for seg in re.split(r"[，；。]", text) if amount.search(seg)]
         ok["unit"] = bool(counts) and (
-            bool(NEW.search(query.search_text)) or not all(ADDED.match(seg.strip()) for seg in counts)
+            asks_new(query) or not all(ADDED.match(seg.strip()) for seg in counts)
         )
         # "提高50元" says by how much a standard rose, not what it is ("标准是多少元").
         if not CHANGE_ASKED.search(query.search_text):
@@ -160,6 +163,17 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
         DIGIT.search(c) and names(c, things) for w in windows for c in CLAUSE.findall(w.text)
     )
     return ok
+
+
+def asks_new(query: Query) -> bool:
+    """Whether the question counts what was added ("新开了多少个", "新增多少户", "how many new"), not
+    what there is: 新 as a word or an adding verb, not inside a name (高新技术企业, 新能源汽车)."""
+    if NEW.search(query.normalized):
+        return True
+    return any(
+        word == "新" or ADDED.fullmatch(word) is not None or (word.startswith("新") and tag.startswith("v"))
+        for word, tag in tagged_words(query.search_text)
+    )
 
 
 def names(clause: str, things: tuple[str, ...]) -> bool:

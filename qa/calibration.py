@@ -28,13 +28,16 @@ from importlib import resources
 # The features, in the order of the coefficients.
 FEATURES = (
     "coverage",  # share of the question's weighed words the chosen clauses hold whole (0-1)
-    "dense",  # the model's cosine similarity of the best chosen sentence to the question
-    "dense_margin",  # that similarity minus the best one of any sentence outside the chosen passages
+    # The model's cosine similarity of the best chosen sentence to the question, minus the best one of
+    # any sentence. (The similarity itself, a tenth feature, took a negative coefficient beside
+    # `passage_score`, whose ranking holds it too, and cross-validated no better without it.)
+    "dense_margin",
     "unknown_name",  # 1 when a name in the question (place, organisation, person) is not in the reports
     "unknown_share",  # share of the question's weight in words the reports never use
     "missing",  # the weightiest question word the reports use but the clauses lack, as a share of all
     "english",  # 1 for a question in English (its words reach the reports through the glossary)
     "tense_mismatch",  # 1 when a result is asked and the clauses state an aim, or the reverse
+    "passage_score",  # the retriever's score of the best passage quoted (its fused ranks times its priors)
 )
 
 

@@ -33,9 +33,12 @@ def test_a_decision_fit_on_other_features_is_refused_with_what_to_do() -> None:
 
 def test_what_the_reports_lack_weighs_against_answering() -> None:
     shipped = calibration.load()
-    answered = dict.fromkeys(calibration.FEATURES, 0.0) | {"coverage": 1.0, "dense": 0.92}
+    # Every word held, by the sentence the model finds closest, in a passage scored as an answerable
+    # tuning question's typically is (0.6; an unanswerable one's 0.35).
+    answered = dict.fromkeys(calibration.FEATURES, 0.0) | {"coverage": 1.0, "passage_score": 0.6}
     assert shipped.answers(answered)
-    for lacking in ({"unknown_name": 1.0}, {"unknown_share": 0.4}, {"missing": 0.4}, {"tense_mismatch": 1.0}):
+    for lacking in ({"unknown_name": 1.0}, {"unknown_share": 0.4}, {"missing": 0.4}, {"tense_mismatch": 1.0},
+                    {"passage_score": 0.35}, {"dense_margin": -0.03}):
         assert shipped.probability(answered | lacking) < shipped.probability(answered), lacking
     # A name of another city, whose weight the clauses cannot hold (内江市2024年地区生产总值增长了多少？).
     assert not shipped.answers(answered | {"coverage": 0.55, "unknown_name": 1.0, "unknown_share": 0.45})
@@ -52,8 +55,8 @@ def test_the_shipped_coefficients_are_what_the_tuning_questions_fit(real_index: 
     assert intercept == pytest.approx(shipped.intercept, abs=0.05)
     # What the README reports for this fit (5-fold cross-validation repeated with other folds,
     # "Answers on questions nobody tuned for").
-    assert cv["false_refusal_rate"] == pytest.approx(0.204, abs=0.006), cv
-    assert cv["false_answer_rate"] == pytest.approx(0.151, abs=0.006), cv
+    assert cv["false_refusal_rate"] == pytest.approx(0.199, abs=0.006), cv
+    assert cv["false_answer_rate"] == pytest.approx(0.119, abs=0.006), cv
 
 
 # The rule cascade this decision replaced, measured on the same files before the change (README,

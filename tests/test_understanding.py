@@ -169,3 +169,19 @@ def test_the_city_is_no_thing_a_count_asks_for() -> None:
     # "how many Zigong companies" counts companies: a clause need not name 自贡 to answer it.
     assert "自贡" not in asked.counted(understand("By 2020, how many Zigong companies were listed?"))
     assert asked.counted(understand("How many hospitals does Zigong have?")) == ("医院",)
+
+
+@pytest.mark.parametrize(
+    ("question", "new"),
+    [
+        ("去年自贡新开了多少个老年助餐点？", True),
+        ("2025年自贡要新增多少户国家高新技术企业？", True),
+        ("How many new companies did Zigong add?", True),
+        # 新 inside a name asks for no addition: what there is, which "净增…28户" does not say.
+        ("到2020年底，自贡的高新技术企业总共有多少户？", False),
+        ("2024年自贡新能源汽车销量增长了多少？", False),
+    ],
+)
+def test_a_count_of_what_was_added_is_told_from_a_count_of_what_there_is(question: str, new: bool) -> None:
+    assert asked.asks_new(understand(question)) is new
+    assert asked.ADDED.match("净增高新技术企业28户") and asked.ADDED.match("新培育企业31户")
