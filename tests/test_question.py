@@ -52,6 +52,11 @@ def test_two_years_make_a_comparison_answered_per_year() -> None:
         ("What was Zigong's GDP at the end of the 13th Five-Year Plan?", "review"),  # a plan's name is no target
         ("In its 2024 plan, what share of urban buses was supposed to be new-energy?", "plan"),
         ("自贡的“4+3”产业具体指哪些产业？", None),
+        # An aim is asked in everyday words too: 准备, 希望, 想让, "want", "hope", "aiming".
+        ("今年自贡准备新认定几所普惠幼儿园？", "plan"),
+        ("2021年自贡想让公办园在园人数占到多少？", "plan"),
+        ("In 2021, how many manufacturers did Zigong hope to bring in?", "plan"),
+        ("How many lantern shows is Zigong aiming to hold abroad in 2025?", "plan"),
     ],
 )
 def test_target_or_result(question: str, tense: str | None) -> None:
