@@ -74,6 +74,17 @@ UNIT = re.compile(
     r"(?:多少|(?<![哪第])几)[亿万千百]?(钱|元|户|人次|人|个(?!百分点)|家|所|辆|天|吨|亩|列|件|套|岁|公里|平方公里|项|座|条|名|台|头|倍|次|"
     r"间|张|场|批|千瓦|立方米)"
 )
+# The unit an English question asks its figure in ("how many kilometres", "in millimetres"), and how
+# the reports write it.
+EN_UNIT = re.compile(
+    r"\b(?:how many|in)\s+(kilomet(?:re|er)s|millimet(?:re|er)s|square met(?:re|er)s|cubic met(?:re|er)s|"
+    r"met(?:re|er)s|tonnes|tons|hectares|mu|yuan|kilowatts)\b",
+    re.IGNORECASE,
+)
+_EN_UNITS = {
+    "kilomet": "公里|千米", "millimet": "毫米", "square met": "平方米", "cubic met": "立方米", "met": "米",
+    "tonnes": "吨", "tons": "吨", "hectares": "公顷", "mu": "亩", "yuan": "元", "kilowatts": "千瓦",
+}
 # Measure words that count things, places and bodies, which people and reports choose differently
 # ("几座煤矿" / "8个煤矿", "多少家企业" / "25户企业"): in a count asked with one, a figure counted with
 # another answers it, and what is counted is checked by `counted`. Not units that measure (元, 亩, 公里)
@@ -118,7 +129,8 @@ def gives_what_is_asked(query: Query, passages: Sequence[Passage], windows: list
 def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> dict[str, bool]:
     """What the clauses give against what is asked, check by check (each a feature of the decision):
     - figure: a question asking for a figure gets one ("本科上线率…再创历史新高" says not how much);
-    - unit: in the unit asked ("增长5.4%" is not "多少元"; "新增…34户" not how many there are);
+    - unit: in the unit asked ("增长5.4%" is not "多少元", nor "年均增长7.8%" rainfall "in millimetres";
+      "新增…34户" not how many there are);
     - aim: a target asked for is an aim, not a year's result ("增长7.1%" is no 2024 target);
     - single_year: one year's growth is not the average over five ("年均增长10.6%" for 2016);
     - counted: what "多少所大学" counts is in a clause with a figure;
@@ -149,6 +161,11 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
         if not CHANGE_ASKED.search(query.search_text):
             change = re.compile(rf"{CHANGED.pattern}\s*{amount.pattern}")
             ok["unit"] = ok["unit"] and not all(change.search(seg) for seg in counts)
+    english = EN_UNIT.search(query.normalized) if query.lang == "en" else None
+    if english is not None:
+        asked_unit = english.group(1).lower()
+        written = next(v for k, v in _EN_UNITS.items() if asked_unit.startswith(k))
+        ok["unit"] = bool(re.search(rf"\d[\d.,]*\s*[万亿千百]*\s*[余多]?\s*(?:{written})", text))
     ok["aim"] = not query.wants_target or any(
         tense(passages[w.passage]) != "review" or bool(AIMED.search(w.sentence or w.text)) for w in windows
     )

@@ -185,3 +185,11 @@ def test_the_city_is_no_thing_a_count_asks_for() -> None:
 def test_a_count_of_what_was_added_is_told_from_a_count_of_what_there_is(question: str, new: bool) -> None:
     assert asked.asks_new(understand(question)) is new
     assert asked.ADDED.match("净增高新技术企业28户") and asked.ADDED.match("新培育企业31户")
+
+
+@pytest.mark.model
+def test_an_english_question_gets_its_figure_in_the_unit_it_names(real_index: Settings) -> None:
+    # "年均增长7.8%" is no rainfall in millimetres; 3142公里 is a length in kilometres.
+    assert not qa.ask("What is Zigong's average annual rainfall in millimetres?", settings=real_index).found
+    answer = qa.ask("Over 2016-2020, how many kilometres of rural roads did Zigong build or rebuild?", settings=real_index)
+    assert answer.found and "3142公里" in answer.text, answer.text
