@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from langchain_core.documents import Document
 
-from qa.answer import NOT_FOUND, Composer, covers, numbers, verified
+from qa.answer import NOT_FOUND, Composer, numbers, verified
+from qa.choosing import covers
 from qa.question import understand
 from qa.retrieval import to_document
 from qa.types import Answer, Passage
@@ -199,23 +200,23 @@ def test_which_kinds_is_a_list_question_not_a_count(opened_index: Any) -> None:
 
 
 def test_a_sentence_followed_by_the_first_item_announces_the_list() -> None:
-    from qa.answer import _enumeration, _Window
+    from qa.choosing import Window, enumeration
 
     text = "关键要推动实现两个新突破。一是在融入双城经济圈建设上取得新突破。二是在建设现代产业城市上取得新突破。另起一事。"
     passage = Passage("c1", "001.txt", "t", 2021, "work_report", "2021年政府工作报告", text, 1, 3, 1.0)
     first = "关键要推动实现两个新突破。"
-    window = _Window(passage=0, text=first, covered=frozenset({"新突破"}), score=1.0, sentence=first)
-    listed = _enumeration(passage, window).text
+    window = Window(passage=0, text=first, covered=frozenset({"新突破"}), score=1.0, sentence=first)
+    listed = enumeration(passage, window).text
     assert "一是在融入双城经济圈" in listed and "二是在建设现代产业城市" in listed and "另起一事" not in listed
 
 
 def test_a_year_is_no_figure_and_a_rise_is_no_level() -> None:
     from qa import asked
-    from qa.answer import _Window
+    from qa.choosing import Window
 
     def checks(question: str, clause: str) -> dict[str, bool]:
         passage = Passage("c1", "001.txt", "t", 2021, "work_report", "2021年政府工作报告 › 一、2020年工作回顾", clause, 1, 2, 1.0)
-        window = _Window(passage=0, text=clause, covered=frozenset(), score=1.0, sentence=clause)
+        window = Window(passage=0, text=clause, covered=frozenset(), score=1.0, sentence=clause)
         return asked.checks(understand(question), [passage], [window])
 
     # "刚刚过去的2020年" holds no figure of how much was given; a question asking when is answered by it.
@@ -231,11 +232,11 @@ def test_a_year_is_no_figure_and_a_rise_is_no_level() -> None:
 
 def test_a_count_asked_with_another_measure_word_or_noun_is_given() -> None:
     from qa import asked
-    from qa.answer import _Window
+    from qa.choosing import Window
 
     def checks(question: str, clause: str) -> dict[str, bool]:
         passage = Passage("c1", "001.txt", "t", 2017, "work_report", "2017年政府工作报告 › 一、2016年工作回顾", clause, 1, 2, 1.0)
-        window = _Window(passage=0, text=clause, covered=frozenset(), score=1.0, sentence=clause)
+        window = Window(passage=0, text=clause, covered=frozenset(), score=1.0, sentence=clause)
         return asked.checks(understand(question), [passage], [window])
 
     # People and reports count things with different measure words: 座 and 个, 家 and 户.
