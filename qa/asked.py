@@ -92,9 +92,17 @@ _EN_UNITS = {
 CLASSIFIERS = "个座所家户处项间"
 HOW_MANY = re.compile(r"\bhow many ([a-z-]+(?: [a-z-]+)?)", re.IGNORECASE)
 DIGIT = re.compile(r"\d")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 PAUSE = re.compile(r"[，,。？?！!；;：:、]")
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?:年|-|—|–|至|到)")
+# A question asking where ("在哪个区县举办", "设在哪个国家", "which city"), not where a figure ranks.
+WHERE = re.compile(
+    r"哪里|哪儿|在哪(?=[？?，,。！!]|$)|哪(?:个|些)(?:国家|城市|区县|区|县|省|市|地方|镇|乡)|"
+    r"\bwhere\b(?!.*\b(?:stand|stands|rank|ranks|ranked)\b)|"
+    r"\bwhich (?:country|countries|city|cities|district|county|province)\b",
+    re.IGNORECASE,
+)
 WHEN = re.compile(r"哪一年|哪年|何时|什么时候|\bwhen\b|\bwhich year\b|\bwhat year\b", re.IGNORECASE)
 def missing(words: QuestionWords, windows: Sequence[Quoted]) -> float:
     """The weightiest word of the question that the reports use but the chosen clauses lack, as a share
@@ -134,8 +142,10 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
     - aim: a target asked for is an aim, not a year's result ("增长7.1%" is no 2024 target);
     - single_year: one year's growth is not the average over five ("年均增长10.6%" for 2016);
     - counted: what "多少所大学" counts is in a clause with a figure;
-    - when: "哪一年" gets a year, in the sentence or the heading it sits under."""
-    ok = dict.fromkeys(("figure", "unit", "aim", "single_year", "counted", "when"), True)
+    - when: "哪一年" gets a year, in the sentence or the heading it sits under;
+    - where: "在哪个区县" gets a place the question does not name;
+    - new_figure: the clauses state a figure the question does not ("那9个平台里国家级的有几个")."""
+    ok = dict.fromkeys(("figure", "unit", "aim", "single_year", "counted", "when", "where", "new_figure"), True)
     if not windows:
         return dict.fromkeys(ok, False)
     if all(passages[w.passage].term for w in windows):
@@ -144,9 +154,19 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
     # A year ("刚刚过去的2020年，是极不平凡的一年") is no figure, unless the question asks when.
     figures = text if WHEN.search(query.normalized) else YEAR.sub("", text)
     ok["figure"] = not (ASKS_FIGURE.search(query.normalized) and not FIGURE.search(figures))
+    # "新增的9个…平台里面，国家级的有几个？" is not answered by "新增…平台9个": a figure asked for is one
+    # the question does not already state.
+    stated = set(_NUMBER.findall(YEAR.sub("", query.normalized)))
+    quoted = set(_NUMBER.findall(figures))
+    ok["new_figure"] = not (ASKS_FIGURE.search(query.normalized) and stated and quoted and quoted <= stated)
     if WHEN.search(query.normalized):
         context = "".join(w.sentence + passages[w.passage].section.split(" › ", 1)[-1] for w in windows)
         ok["when"] = bool(re.search(r"(?:19|20)\d\d", context))
+    if WHERE.search(query.normalized):
+        # A place the question does not name itself: "成立盐帮菜海外推广基地" says not in which country.
+        ok["where"] = any(
+            tag == "ns" and len(word) >= 2 and word not in query.normalized for word, tag in tagged_words(text)
+        )
     unit = UNIT.search(query.normalized)
     if unit is not None:
         wanted = "元" if unit.group(1) == "钱" else unit.group(1)

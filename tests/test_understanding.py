@@ -193,3 +193,24 @@ def test_an_english_question_gets_its_figure_in_the_unit_it_names(real_index: Se
     assert not qa.ask("What is Zigong's average annual rainfall in millimetres?", settings=real_index).found
     answer = qa.ask("Over 2016-2020, how many kilometres of rural roads did Zigong build or rebuild?", settings=real_index)
     assert answer.found and "3142公里" in answer.text, answer.text
+
+
+@pytest.mark.model
+def test_a_clause_restating_the_questions_figure_or_naming_no_place_asked_for_does_not_answer(
+    real_index: Settings,
+) -> None:
+    # The question states 9 and asks how many of them are national: "新增…平台9个" restates it.
+    assert not qa.ask("2024年自贡新增的9个省级以上创新平台里面，国家级的有几个？", settings=real_index).found
+    # "成立盐帮菜海外推广基地" names no country; a clause naming places the question does not answers.
+    assert not qa.ask("自贡成立的盐帮菜海外推广基地设在哪个国家？", settings=real_index).found
+    answer = qa.ask("2024年自贡在哪里举办了中国彩灯节？", settings=real_index)
+    assert answer.found and "法国" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "where"),
+    [("设在哪个国家？", True), ("在哪里举办？", True), ("基地设在哪？", True), ("Which city hosts it?", True),
+     ("要在哪五个方面推动发展突破？", False), ("Where did that rank in Sichuan?", False)],
+)
+def test_a_question_asking_where_is_told_from_one_asking_which_or_where_a_figure_ranks(question: str, where: bool) -> None:
+    assert bool(asked.WHERE.search(question)) is where
