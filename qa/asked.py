@@ -50,7 +50,7 @@ NEW = re.compile(r"\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
 GROWTH_ASKED = re.compile(r"增长|增速|增幅|\bgr[oe]w|\bgrowth|\bincrease|\brise|\brose", re.IGNORECASE)
 AVERAGE = re.compile(r"年均|平均|\baverage|\bper year|\bannual(?:ly)?\b|\beach year", re.IGNORECASE)
 ASKS_FIGURE = re.compile(
-    r"多少|(?<!哪)几|比例|比重|占比|率|增长|增速|规模|排名|第几|总额|总量|金额|数量|人数|户数|哪一年|哪年|何时|什么时候|"
+    r"多少|多(?:大|高|长|远|久|快|重|宽|深)|(?<!哪)几|比例|比重|占比|率|增长|增速|规模|排名|第几|总额|总量|金额|数量|人数|户数|哪一年|哪年|何时|什么时候|"
     r"\b(?:how many|how much|how fast|what share|what percentage|percent|rate|growth|grow|rank|number|amount|"
     r"when|which year)\b|"
     # "What was Zigong's population?" asks for a figure as surely as "多少": English names the quantity.
@@ -92,7 +92,8 @@ _EN_UNITS = {
 CLASSIFIERS = "个座所家户处项间"
 HOW_MANY = re.compile(r"\bhow many ([a-z-]+(?: [a-z-]+)?)", re.IGNORECASE)
 DIGIT = re.compile(r"\d")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# A quantity: not the digits of a name or model ("小鹰—700", "5G", "PM2.5").
+_NUMBER = re.compile(r"(?<![A-Za-z\d.—–-])\d+(?:\.\d+)?(?![A-Za-z\d])")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 PAUSE = re.compile(r"[，,。？?！!；;：:、]")
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?:年|-|—|–|至|到)")

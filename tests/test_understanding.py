@@ -214,3 +214,12 @@ def test_a_clause_restating_the_questions_figure_or_naming_no_place_asked_for_do
 )
 def test_a_question_asking_where_is_told_from_one_asking_which_or_where_a_figure_ranks(question: str, where: bool) -> None:
     assert bool(asked.WHERE.search(question)) is where
+
+
+@pytest.mark.model
+def test_how_long_and_how_big_ask_for_a_figure(real_index: Settings) -> None:
+    # "多长" asks for a length: the clause is widened to the one holding it, not the pilot alone.
+    answer = qa.ask("2017年那份报告说，当年要在城市地下修多长的综合管道廊？", settings=real_index)
+    assert answer.found and "5公里" in answer.text, answer.text
+    # "总投资有多大" asks for an amount, which "…项目226个" (the question's own figure) does not give.
+    assert not qa.ask("去年自贡新签的那226个亿元以上产业项目，加起来总投资有多大？", settings=real_index).found
