@@ -46,6 +46,12 @@ CHANGE_ASKED = re.compile(
     rf"{_CHANGE}|涨|降|多了|少了|变化|\b(?:increase|rise|rose|grow|grew|fall|fell|drop|cut|more|less|change)",
     re.IGNORECASE,
 )
+# A question asking by how much something changed ("下降了多少", "涨了几个百分点", "by how much"), and a
+# clause stating a change (not a level: "社会消费品零售总额583亿元" says not how much it fell).
+BY_HOW_MUCH = re.compile(
+    r"(?:增长|下降|提高|降低|减少|增加|上涨|上升|提升|涨|降|多|少)了?(?:多少|几)|\bby how much\b", re.IGNORECASE
+)
+STATES_CHANGE = re.compile(rf"{_CHANGE}|%|百分点|倍|翻")
 NEW = re.compile(r"\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
 GROWTH_ASKED = re.compile(r"增长|增速|增幅|\bgr[oe]w|\bgrowth|\bincrease|\brise|\brose", re.IGNORECASE)
 AVERAGE = re.compile(r"年均|平均|\baverage|\bper year|\bannual(?:ly)?\b|\beach year", re.IGNORECASE)
@@ -145,8 +151,11 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
     - counted: what "多少所大学" counts is in a clause with a figure;
     - when: "哪一年" gets a year, in the sentence or the heading it sits under;
     - where: "在哪个区县" gets a place the question does not name;
+    - change: "下降了多少" gets a change ("下降3.2%", "提高50元"), not a level;
     - new_figure: the clauses state a figure the question does not ("那9个平台里国家级的有几个")."""
-    ok = dict.fromkeys(("figure", "unit", "aim", "single_year", "counted", "when", "where", "new_figure"), True)
+    ok = dict.fromkeys(
+        ("figure", "unit", "aim", "single_year", "counted", "when", "where", "new_figure", "change"), True
+    )
     if not windows:
         return dict.fromkeys(ok, False)
     if all(passages[w.passage].term for w in windows):
@@ -163,6 +172,7 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
     if WHEN.search(query.normalized):
         context = "".join(w.sentence + passages[w.passage].section.split(" › ", 1)[-1] for w in windows)
         ok["when"] = bool(re.search(r"(?:19|20)\d\d", context))
+    ok["change"] = not (BY_HOW_MUCH.search(query.normalized) and not STATES_CHANGE.search(text))
     if WHERE.search(query.normalized):
         # A place the question does not name itself: "成立盐帮菜海外推广基地" says not in which country.
         ok["where"] = any(

@@ -196,6 +196,9 @@ _RELATIVE = re.compile(
 )
 
 
+_COMPARED = re.compile(r"(?:比|较|同比|相比|than|over|compared (?:with|to))\s*$", re.IGNORECASE)
+
+
 def resolve_relative(question: str, latest: int | None) -> str:
     """`question` with 去年/今年/前年/last year/this year written as the years they mean when the latest
     report in the index was delivered in `latest`; unchanged when there is nothing to resolve."""
@@ -205,7 +208,8 @@ def resolve_relative(question: str, latest: int | None) -> str:
     def year(match: re.Match[str]) -> str:
         word = match.group(0)
         offset = _RELATIVE_ZH.get(word, _RELATIVE_EN.get(word.lower()))
-        if offset is None:
+        # "比上年下降了多少" compares with the year before the one asked about: a base, not a year.
+        if offset is None or _COMPARED.search(question[: match.start()]):
             return word
         if word in _RELATIVE_ZH:
             return f"{latest + offset}年"

@@ -32,6 +32,12 @@ def test_relative_years_mean_the_years_of_the_latest_report(asked: str, understo
     assert resolve_relative(asked, 2025) == understood
 
 
+def test_the_year_before_as_a_comparison_base_is_left_as_asked() -> None:
+    # "比上年" is the year before the one asked about, not the year before the latest report.
+    for question in ("2020年自贡社会消费品零售总额比上年下降了多少？", "2024年粮食产量较上年增加多少？"):
+        assert resolve_relative(question, 2025) == question
+
+
 def test_without_a_report_relative_years_stay_as_asked() -> None:
     assert resolve_relative("去年增长多少？", None) == "去年增长多少？"
 
@@ -223,3 +229,12 @@ def test_how_long_and_how_big_ask_for_a_figure(real_index: Settings) -> None:
     assert answer.found and "5公里" in answer.text, answer.text
     # "总投资有多大" asks for an amount, which "…项目226个" (the question's own figure) does not give.
     assert not qa.ask("去年自贡新签的那226个亿元以上产业项目，加起来总投资有多大？", settings=real_index).found
+
+
+@pytest.mark.model
+def test_by_how_much_is_answered_by_a_change_not_a_level(real_index: Settings) -> None:
+    # The 2021 report gives 2020's retail sales (583亿元) and their five-year average growth, not the
+    # fall from 2019: a level is no answer to "下降了多少".
+    assert not qa.ask("2020年自贡社会消费品零售总额比上年下降了多少？", settings=real_index).found
+    answer = qa.ask("2024年自贡社会消费品零售总额增长了多少？", settings=real_index)
+    assert answer.found and "5.9%" in answer.text, answer.text
