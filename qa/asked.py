@@ -106,7 +106,7 @@ YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?:年|-|—|–|至|到)")
 # A question asking where ("在哪个区县举办", "设在哪个国家", "which city"), not where a figure ranks.
 WHERE = re.compile(
     r"哪里|哪儿|在哪(?=[？?，,。！!]|$)|哪(?:个|些)(?:国家|城市|区县|区|县|省|市|地方|镇|乡)|"
-    r"\bwhere\b(?!.*\b(?:stand|stands|rank|ranks|ranked)\b)|"
+    r"\bwhere (?:is|was|are|were|will|did|does|do|has|have)\b(?!.*\b(?:stand|stands|rank|ranks|ranked)\b)|"
     r"\bwhich (?:country|countries|city|cities|district|county|province)\b",
     re.IGNORECASE,
 )

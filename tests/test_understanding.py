@@ -216,7 +216,8 @@ def test_a_clause_restating_the_questions_figure_or_naming_no_place_asked_for_do
 @pytest.mark.parametrize(
     ("question", "where"),
     [("设在哪个国家？", True), ("在哪里举办？", True), ("基地设在哪？", True), ("Which city hosts it?", True),
-     ("要在哪五个方面推动发展突破？", False), ("Where did that rank in Sichuan?", False)],
+     ("Where will the base be set up?", True), ("要在哪五个方面推动发展突破？", False),
+     ("Where did that rank in Sichuan?", False), ("How many shops are places where shoppers can return goods?", False)],
 )
 def test_a_question_asking_where_is_told_from_one_asking_which_or_where_a_figure_ranks(question: str, where: bool) -> None:
     assert bool(asked.WHERE.search(question)) is where
