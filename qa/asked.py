@@ -46,13 +46,15 @@ CHANGE_ASKED = re.compile(
     rf"{_CHANGE}|涨|降|多了|少了|变化|\b(?:increase|rise|rose|grow|grew|fall|fell|drop|cut|more|less|change)",
     re.IGNORECASE,
 )
-# A question asking by how much something changed ("下降了多少", "涨了几个百分点", "by how much"), and a
-# clause stating a change (not a level: "社会消费品零售总额583亿元" says not how much it fell).
+# A question asking by how much something changed ("下降了多少", "多了几家", "by how much"), and a clause
+# stating a change (not a level: "社会消费品零售总额583亿元" says not how much it fell).
 BY_HOW_MUCH = re.compile(
     r"(?:增长|下降|提高|降低|减少|增加|上涨|上升|提升|涨|降|多|少)了?(?:多少|几)|\bby how much\b", re.IGNORECASE
 )
-STATES_CHANGE = re.compile(rf"{_CHANGE}|%|百分点|倍|翻")
+STATES_CHANGE = re.compile(rf"{_CHANGE}|%|百分点|倍|翻|{ADDED.pattern}")  # an addition ("新增3家") is one
 NEW = re.compile(r"\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
+# "增加了几家", "多了几家": a count of what was added, as "新增" is.
+ADDING = re.compile(r"增加|增添|多了|多出")
 GROWTH_ASKED = re.compile(r"增长|增速|增幅|\bgr[oe]w|\bgrowth|\bincrease|\brise|\brose", re.IGNORECASE)
 AVERAGE = re.compile(r"年均|平均|\baverage|\bper year|\bannual(?:ly)?\b|\beach year", re.IGNORECASE)
 ASKS_FIGURE = re.compile(
@@ -214,9 +216,9 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
 
 
 def asks_new(query: Query) -> bool:
-    """Whether the question counts what was added ("新开了多少个", "新增多少户", "how many new"), not
+    """Whether the question counts what was added ("新开了多少个", "增加了几家", "how many new"), not
     what there is: 新 as a word or an adding verb, not inside a name (高新技术企业, 新能源汽车)."""
-    if NEW.search(query.normalized):
+    if NEW.search(query.normalized) or ADDING.search(query.normalized):
         return True
     return any(
         word == "新" or ADDED.fullmatch(word) is not None or (word.startswith("新") and tag.startswith("v"))

@@ -239,3 +239,6 @@ def test_by_how_much_is_answered_by_a_change_not_a_level(real_index: Settings) -
     assert not qa.ask("2020年自贡社会消费品零售总额比上年下降了多少？", settings=real_index).found
     answer = qa.ask("2024年自贡社会消费品零售总额增长了多少？", settings=real_index)
     assert answer.found and "5.9%" in answer.text, answer.text
+    # An addition is a change, and "增加了几家" counts additions: "新增…机构3家" answers it.
+    answer = qa.ask("2024年自贡增加了几家普惠托育机构？", settings=real_index)
+    assert answer.found and "3家" in answer.text, answer.text
