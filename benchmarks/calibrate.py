@@ -38,8 +38,9 @@ FALSE_ANSWER_COST = 1.5
 # C=0.1.
 REGULARIZATION = 1.0
 # The files the project's tests hold to fixed thresholds (tests/test_qa_real.py: every unanswerable
-# question refused, at most one false refusal per file): they count this much more in the fit, and
-# the threshold is chosen among those that keep them within their thresholds.
+# question refused, at most one false refusal per file; the basic file 0.9 fact recall, held here to
+# the same one false refusal): they count this much more in the fit, and the threshold is chosen
+# among those that keep them within their thresholds.
 CONTRACT = ("eval_qa_dev.jsonl", "eval_qa_extra.jsonl", "eval_qa_refusals.jsonl", "eval_qa_basic.jsonl")
 CONTRACT_WEIGHT = 3.0
 # How many times the 5-fold cross-validation is repeated, each time with other folds.

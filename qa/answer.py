@@ -165,7 +165,6 @@ class Composer:
         best = max(sims.values(), default=0.0)
         return {
             "coverage": sum(words.weights.get(t, 0.0) for t in covered) / words.total if words.total else 0.0,
-            "dense": dense,
             "dense_margin": dense - best if windows else -1.0,
             "gives": float(bool(windows) and asked.gives_what_is_asked(query, passages, list(windows))),
             "unknown_name": float(bool(names)),

@@ -48,9 +48,7 @@ CHANGE_ASKED = re.compile(
 )
 # A question asking by how much something changed ("下降了多少", "多了几家", "by how much"), and a clause
 # stating a change (not a level: "社会消费品零售总额583亿元" says not how much it fell).
-BY_HOW_MUCH = re.compile(
-    r"(?:增长|下降|提高|降低|减少|增加|上涨|上升|提升|涨|降|多|少)了?(?:多少|几)|\bby how much\b", re.IGNORECASE
-)
+BY_HOW_MUCH = re.compile(rf"(?:{_CHANGE}|上升|涨|降|多|少)了?(?:多少|几)|\bby how much\b", re.IGNORECASE)
 STATES_CHANGE = re.compile(rf"{_CHANGE}|%|百分点|倍|翻|{ADDED.pattern}")  # an addition ("新增3家") is one
 NEW = re.compile(r"\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
 # "增加了几家", "多了几家": a count of what was added, as "新增" is.
@@ -185,7 +183,7 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
         wanted = "元" if unit.group(1) == "钱" else unit.group(1)
         if wanted in CLASSIFIERS:
             wanted = f"[{CLASSIFIERS}]"
-        amount = re.compile(rf"\d[\d.,]*\s*[万亿千百]*\s*[余多]?\s*{wanted}")
+        amount = _amount(wanted)
         counts = [seg for seg in re.split(r"[，；。]", text) if amount.search(seg)]
         ok["unit"] = bool(counts) and (
             asks_new(query) or not all(ADDED.match(seg.strip()) for seg in counts)
@@ -198,7 +196,7 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
     if english is not None:
         asked_unit = english.group(1).lower()
         written = next(v for k, v in _EN_UNITS.items() if asked_unit.startswith(k))
-        ok["unit"] = bool(re.search(rf"\d[\d.,]*\s*[万亿千百]*\s*[余多]?\s*(?:{written})", text))
+        ok["unit"] = bool(_amount(f"(?:{written})").search(text))
     ok["aim"] = not query.wants_target or any(
         tense(passages[w.passage]) != "review" or bool(AIMED.search(w.sentence or w.text)) for w in windows
     )
@@ -213,6 +211,11 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
         DIGIT.search(c) and names(c, things) for w in windows for c in CLAUSE.findall(w.text)
     )
     return ok
+
+
+def _amount(unit: str) -> re.Pattern[str]:
+    """A figure in `unit` (a pattern): "1.8亿元", "140多户", "3142 公里"."""
+    return re.compile(rf"\d[\d.,]*\s*[万亿千百]*\s*[余多]?\s*{unit}")
 
 
 def asks_new(query: Query) -> bool:
