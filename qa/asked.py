@@ -96,6 +96,8 @@ _EN_UNITS = {
 # another answers it, and what is counted is checked by `counted`. Not units that measure (元, 亩, 公里)
 # nor measure words bound to one kind of thing (辆, 列, 头, 人).
 CLASSIFIERS = "个座所家户处项间"
+# Nouns that stand in for a thing the question describes instead of naming it ("…的地方", "…的东西").
+LIGHT_NOUNS = frozenset({"地方", "东西", "事情", "事儿", "地儿", "去处", "玩意"})
 HOW_MANY = re.compile(r"\bhow many ([a-z-]+(?: [a-z-]+)?)", re.IGNORECASE)
 DIGIT = re.compile(r"\d")
 # A quantity: not the digits of a name or model ("小鹰—700", "5G", "PM2.5").
@@ -130,10 +132,30 @@ def mismatched(query: Query, passage: Passage, window: Quoted) -> bool:
     return query.tense == "review" and aimed and tense(passage) == "plan"
 
 
-def gives(text: str, level: bool) -> bool:
+def gives(text: str, level: bool, unit: re.Pattern[str] | None = None) -> bool:
     """Whether `text` holds the kind of figure asked for: any number, or for a question asking how
-    much there is (not how fast it grew) a number in a unit other than a percentage."""
+    much there is (not how fast it grew) a number in a unit other than a percentage; for a question
+    naming its unit (`unit_asked`), a number in that unit."""
+    if unit is not None:
+        return bool(unit.search(text))
     return bool(LEVEL.search(text) if level else DIGIT.search(text))
+
+
+def unit_asked(query: Query) -> re.Pattern[str] | None:
+    """A figure in the unit the question asks for ("多少亩" -> "2万亩"; "几所" -> "10所" or "10个", the
+    measure words that count being interchangeable; "how many kilometres" -> "3142公里"), or None
+    when it names none."""
+    if query.lang == "en":
+        english = EN_UNIT.search(query.normalized)
+        if english is None:
+            return None
+        asked_unit = english.group(1).lower()
+        return _amount(f"(?:{next(v for k, v in _EN_UNITS.items() if asked_unit.startswith(k))})")
+    unit = UNIT.search(query.normalized)
+    if unit is None:
+        return None
+    wanted = "元" if unit.group(1) == "钱" else unit.group(1)
+    return _amount(f"[{CLASSIFIERS}]" if wanted in CLASSIFIERS else wanted)
 
 
 def gives_what_is_asked(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> bool:
@@ -178,12 +200,10 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
         ok["where"] = any(
             tag == "ns" and len(word) >= 2 and word not in query.normalized for word, tag in tagged_words(text)
         )
-    unit = UNIT.search(query.normalized)
-    if unit is not None:
-        wanted = "元" if unit.group(1) == "钱" else unit.group(1)
-        if wanted in CLASSIFIERS:
-            wanted = f"[{CLASSIFIERS}]"
-        amount = _amount(wanted)
+    amount = unit_asked(query)
+    if amount is not None and query.lang == "en":
+        ok["unit"] = bool(amount.search(text))
+    elif amount is not None:
         counts = [seg for seg in re.split(r"[，；。]", text) if amount.search(seg)]
         ok["unit"] = bool(counts) and (
             asks_new(query) or not all(ADDED.match(seg.strip()) for seg in counts)
@@ -192,11 +212,6 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
         if not CHANGE_ASKED.search(query.search_text):
             change = re.compile(rf"{CHANGED.pattern}\s*{amount.pattern}")
             ok["unit"] = ok["unit"] and not all(change.search(seg) for seg in counts)
-    english = EN_UNIT.search(query.normalized) if query.lang == "en" else None
-    if english is not None:
-        asked_unit = english.group(1).lower()
-        written = next(v for k, v in _EN_UNITS.items() if asked_unit.startswith(k))
-        ok["unit"] = bool(_amount(f"(?:{written})").search(text))
     ok["aim"] = not query.wants_target or any(
         tense(passages[w.passage]) != "review" or bool(AIMED.search(w.sentence or w.text)) for w in windows
     )
@@ -259,9 +274,15 @@ def counted(query: Query) -> tuple[str, ...]:
     found: list[str] = []
     starts = [0] + [m.end() for m in re.finditer("的", phrase)]
     for start in starts:
+        head: list[str] = []
         for word, tag in tagged_words(phrase[start:]):
             if not tag.startswith("n"):
                 break
             if len(word) >= 2:
-                found.append(word)
+                head.append(word)
+        found.extend(head)
+    # "多少个专门给老人做饭吃的地方": a placeholder noun after the modifier names no thing; the modifier
+    # says what is counted, in words of its own.
+    if len(starts) > 1 and head and head[0] in LIGHT_NOUNS:
+        return ()
     return tuple(dict.fromkeys(found))

@@ -37,7 +37,9 @@ MAX_CHARS = 160
 # weight, and only if it holds that much itself: a stray word is no second answer.
 SECOND_PART = 0.25
 # A clause without any figure, for a question asking for one, counts this much: it can still win
-# when nothing else holds the question's words, but not against a clause that gives a number.
+# when nothing else holds the question's words, but not against a clause that gives a number. For a
+# question naming its unit ("多少项"), a figure in another unit is none ("锚定到2035年…" against
+# "提出了五大类28项主要指标").
 FIGURELESS = 0.5
 # A clause that names a year the question asks about ("2025年1至11月") counts this much more.
 YEAR_BONUS = 0.3
@@ -163,6 +165,7 @@ def _best(
     total = words.total or 1.0
     best: Window | None = None
     level = figure and not asked.RATE.search(query.normalized)
+    unit = asked.unit_asked(query) if figure else None
     top = max((passages[i].score for i in among), default=0.0)
     for i in among:
         # The retriever's score carries the question's years, reports and tense; a passage it
@@ -178,7 +181,7 @@ def _best(
             other = bool(years) and bool(named) and not named & {str(y) for y in years}
             weight = prior * (OTHER_YEAR if other else 1.0)
             close = _closeness(sims.get(sentence.strip(), 0.0))
-            window = _widen(i, clauses, words, figure, weight, level)
+            window = _widen(i, clauses, words, figure, weight, level, unit)
             if window is None:
                 # Nothing of the question's wording, but the model finds the sentence close: a
                 # paraphrase ("给老人做饭吃的地方" for 老年助餐点) is answered by meaning.
@@ -189,7 +192,7 @@ def _best(
             if window.text in exclude:
                 continue
             meaning = CLAUSE_DENSE * close * weight
-            if figure and not asked.gives(window.text, level):
+            if figure and not asked.gives(window.text, level, unit):
                 meaning *= FIGURELESS
             window = replace(window, sentence=sentence, score=window.score / total + meaning)
             if len(years) == 1 and "年均" in window.text and not asked.AVERAGE.search(query.search_text):
@@ -206,13 +209,20 @@ def _best(
 
 
 def _widen(
-    passage: int, clauses: list[str], words: QuestionWords, figure: bool, prior: float, level: bool = False
+    passage: int,
+    clauses: list[str],
+    words: QuestionWords,
+    figure: bool,
+    prior: float,
+    level: bool = False,
+    unit: re.Pattern[str] | None = None,
 ) -> Window | None:
     """The best clause of a sentence, widened to neighbours that add question words."""
     if not clauses:
         return None
     credits = [words.credit(c) for c in clauses]
-    scores = [_score(words, c, figure, asked.gives(text, level)) for c, text in zip(credits, clauses, strict=True)]
+    gives = [asked.gives(text, level, unit) for text in clauses]
+    scores = [_score(words, c, figure, g) for c, g in zip(credits, gives, strict=True)]
     b = max(range(len(clauses)), key=lambda i: scores[i])
     if scores[b] == 0:
         return None
@@ -238,7 +248,7 @@ def _widen(
             got[t] = max(got.get(t, 0.0), c)
     text = "".join(clauses[lo : hi + 1])
     covered = frozenset(t for t, c in got.items() if c == 1.0)
-    return Window(passage, text, covered, prior * _score(words, got, figure, asked.gives(text, level)))
+    return Window(passage, text, covered, prior * _score(words, got, figure, asked.gives(text, level, unit)))
 
 
 def _closeness(similarity: float) -> float:

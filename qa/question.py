@@ -199,9 +199,28 @@ _RELATIVE = re.compile(
 _COMPARED = re.compile(r"(?:比|较|同比|相比|than|over|compared (?:with|to))\s*$", re.IGNORECASE)
 
 
+# Years named by what happened in them or by their place in a five-year plan: "疫情那年" (the reports'
+# "极不平凡的一年", 2020), "“十四五”头一年" (2021), "“十三五”收官之年" (2020).
+_EPIDEMIC_YEAR = re.compile(r"(?:新冠)?(?:肺炎)?疫情(?:暴发|爆发|发生|来袭|最严重)?(?:的)?(?:那|这)一?年")
+_PLAN_YEAR = re.compile(
+    r"[“\"]?(十[二三四五]五)[”\"]?(?:时期|期间)?(?:的)?(头一年|第一年|首年|开局之年|开局年|开局那年|最后一年|收官之年|收官年|收官那年)"
+)
+
+
+def resolve_named_years(question: str) -> str:
+    """`question` with a year named by an event or by its place in a five-year plan written as the
+    year it is ("疫情那年" -> "2020年", "“十四五”头一年" -> "2021年")."""
+    def plan_year(match: re.Match[str]) -> str:
+        start, end = _PERIODS[match.group(1)]
+        return f"{end if match.group(2).startswith(('最后', '收官')) else start}年"
+
+    return _EPIDEMIC_YEAR.sub("2020年", _PLAN_YEAR.sub(plan_year, question))
+
+
 def resolve_relative(question: str, latest: int | None) -> str:
     """`question` with 去年/今年/前年/last year/this year written as the years they mean when the latest
     report in the index was delivered in `latest`; unchanged when there is nothing to resolve."""
+    question = resolve_named_years(question)
     if latest is None:
         return question
 

@@ -38,6 +38,22 @@ def test_the_year_before_as_a_comparison_base_is_left_as_asked() -> None:
         assert resolve_relative(question, 2025) == question
 
 
+@pytest.mark.parametrize(
+    ("asked", "understood"),
+    [
+        ("疫情那年，自贡派了多少医护人员驰援武汉？", "2020年，自贡派了多少医护人员驰援武汉？"),
+        ("新冠疫情暴发的那一年自贡GDP增长多少？", "2020年自贡GDP增长多少？"),
+        ("“十四五”头一年，自贡打算新建几所公立幼儿园？", "2021年，自贡打算新建几所公立幼儿园？"),
+        ("十三五收官之年自贡生猪出栏多少？", "2020年自贡生猪出栏多少？"),
+        ("自贡疫情防控做了哪些工作？", "自贡疫情防控做了哪些工作？"),
+        ("“十四五”时期自贡GDP年均增长多少？", "“十四五”时期自贡GDP年均增长多少？"),
+    ],
+)
+def test_a_year_named_by_an_event_or_its_place_in_a_plan_is_that_year(asked: str, understood: str) -> None:
+    assert resolve_relative(asked, 2025) == understood
+    assert resolve_relative(asked, None) == understood
+
+
 def test_without_a_report_relative_years_stay_as_asked() -> None:
     assert resolve_relative("去年增长多少？", None) == "去年增长多少？"
 
@@ -242,3 +258,20 @@ def test_by_how_much_is_answered_by_a_change_not_a_level(real_index: Settings) -
     # An addition is a change, and "增加了几家" counts additions: "新增…机构3家" answers it.
     answer = qa.ask("2024年自贡增加了几家普惠托育机构？", settings=real_index)
     assert answer.found and "3家" in answer.text, answer.text
+
+
+@pytest.mark.model
+def test_the_clause_chosen_gives_the_figure_in_the_unit_asked(real_index: Settings) -> None:
+    # "多少项" is answered by the clause counting 项 ("五大类28项主要指标"), not by the sentence that
+    # holds more of the question's words and no figure in that unit ("锚定到2035年…").
+    answer = qa.ask("“十四五”规划纲要草案一共提出了多少项主要指标？", settings=real_index)
+    assert answer.found and "28项" in answer.text, answer.text
+    assert asked.unit_asked(understand("几所幼儿园")).search("新建公立幼儿园10个")  # measure words that count
+    assert asked.unit_asked(understand("How many kilometres of roads?")).search("3142公里")
+    assert asked.unit_asked(understand("自贡GDP增长多少？")) is None
+
+
+def test_a_placeholder_noun_after_a_modifier_names_nothing_counted() -> None:
+    # "…的地方" stands for the thing its modifier describes (老年助餐点): no word of it must be quoted.
+    assert asked.counted(understand("去年自贡新开了多少个专门给老人做饭吃的地方？")) == ()
+    assert asked.counted(understand("自贡有多少项卡脖子的关键核心技术？")) == ("卡脖子", "关键", "核心技术")
