@@ -72,14 +72,20 @@ RATE = re.compile(
 )
 # A figure in a unit other than a percentage ("1458.44亿元", "3812户"), not "3.9%" or "0.1个百分点".
 LEVEL = re.compile(r"\d[\d.]*\s*(?!个百分点)[万亿千百]?[\u4e00-\u9fff]")
-# A figure, in digits or in words ("居全省第二", "三个").
-FIGURE = re.compile(r"\d|第[一二三四五六七八九十]+|[一二三四五六七八九十两]+[个户家所项倍成位]")
+# A figure, in digits or in words ("居全省第二", "三个", "近十公里").
+FIGURE = re.compile(
+    r"\d|第[一二三四五六七八九十]+|[一二三四五六七八九十两]+(?:[个户家所项倍成位]|[百千万]?(?:公里|千米|米|吨))"
+)
 # The unit a question asks its figure in: "多少元", "多少万人", "几个" (not "几个百分点", a rate; not
 # "哪几个", "第几个").
 UNIT = re.compile(
     r"(?:多少|(?<![哪第])几)[亿万千百]?(钱|元|户|人次|人|个(?!百分点)|家|所|辆|天|吨|亩|列|件|套|岁|公里|平方公里|项|座|条|名|台|头|倍|次|"
     r"间|张|场|批|千瓦|立方米)"
 )
+# "多长", "多远", "多久", "多重": a length, a time or a weight, in any unit of it ("5公里", "近十公里").
+DIMENSION = re.compile(r"多(长时间|久|长|远|高|重)")
+_DIMENSIONS = {"长时间": "小时|分钟|天|日|周|个月|月|年", "久": "小时|分钟|天|日|周|个月|月|年", "长": "公里|千米|米",
+               "远": "公里|千米|米", "高": "米", "重": "吨|公斤|千克"}
 # The unit an English question asks its figure in ("how many kilometres", "in millimetres"), and how
 # the reports write it.
 EN_UNIT = re.compile(
@@ -153,7 +159,8 @@ def unit_asked(query: Query) -> re.Pattern[str] | None:
         return _amount(f"(?:{next(v for k, v in _EN_UNITS.items() if asked_unit.startswith(k))})")
     unit = UNIT.search(query.normalized)
     if unit is None:
-        return None
+        dimension = DIMENSION.search(query.normalized)
+        return _amount(f"(?:{_DIMENSIONS[dimension.group(1)]})", words=True) if dimension else None
     wanted = "元" if unit.group(1) == "钱" else unit.group(1)
     return _amount(f"[{CLASSIFIERS}]" if wanted in CLASSIFIERS else wanted)
 
@@ -228,9 +235,11 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
     return ok
 
 
-def _amount(unit: str) -> re.Pattern[str]:
-    """A figure in `unit` (a pattern): "1.8亿元", "140多户", "3142 公里"."""
-    return re.compile(rf"\d[\d.,]*\s*[万亿千百]*\s*[余多]?\s*{unit}")
+def _amount(unit: str, words: bool = False) -> re.Pattern[str]:
+    """A figure in `unit` (a pattern): "1.8亿元", "140多户", "3142 公里"; with `words`, also in Chinese
+    numerals ("近十公里": for units that measure, where "一个" would be no figure)."""
+    number = r"(?:\d[\d.,]*|[一二三四五六七八九十两][一二三四五六七八九十百千万两]*)" if words else r"\d[\d.,]*"
+    return re.compile(rf"{number}\s*[万亿千百]*\s*[余多]?\s*{unit}")
 
 
 def asks_new(query: Query) -> bool:

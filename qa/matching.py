@@ -32,6 +32,7 @@ QUESTION_WORDS = frozenset(
     "了 吗 呢 个 之 其 这 那 有 是 为 中 达到 达 约 左右 几 变化 有什么 什么样 怎样 得 里 回顾 过去 "
     "计划 规划 目标 要 预计 哪 哪里 哪年 内容 主要 相关 关于 方面 意思 含义 意味着 指 指的是 代表 包括 "
     "包含 各 各是 各自 分别为 请问 介绍 一下 排 排在 位列 末 初 底 最新 最近 目前 现在 当前 如今 "
+    "多长 多久 多远 多高 多重 多大 多快 大约 大概 大致 差不多 "
     "what how much many which when did does do is are was were the of in and to for by its it's zigong latest "
     "current currently now".split()
 )

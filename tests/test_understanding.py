@@ -269,6 +269,11 @@ def test_the_clause_chosen_gives_the_figure_in_the_unit_asked(real_index: Settin
     assert asked.unit_asked(understand("几所幼儿园")).search("新建公立幼儿园10个")  # measure words that count
     assert asked.unit_asked(understand("How many kilometres of roads?")).search("3142公里")
     assert asked.unit_asked(understand("自贡GDP增长多少？")) is None
+    # "多长" asks for a length, in digits or in words; "10个城市公园" is none.
+    length = asked.unit_asked(understand("复合绿道大约有多长？"))
+    assert length is not None and length.search("近十公里的复合绿道") and not length.search("10个城市公园")
+    answer = qa.ask("釜溪河沿岸打造的复合绿道大约有多长？", settings=real_index)
+    assert answer.found and "近十公里" in answer.text, answer.text
 
 
 def test_a_placeholder_noun_after_a_modifier_names_nothing_counted() -> None:
