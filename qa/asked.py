@@ -118,6 +118,14 @@ WHERE = re.compile(
     r"\bwhich (?:country|countries|city|cities|district|county|province)\b",
     re.IGNORECASE,
 )
+# A figure per person or per household ("人均地区生产总值", "每百户", "per capita"), asked and stated: a
+# total ("地区生产总值实现1458.44亿元") does not answer it.
+PER_HEAD = re.compile(
+    r"人均|户均|每人|每户|每百|每千|每万|"
+    r"\bper (?:capita|person|head|household|resident)\b|\bevery (?:hundred|thousand)\b",
+    re.IGNORECASE,
+)
+PER_HEAD_STATED = re.compile(r"人均|户均|每人|每户|每百|每千|每万")
 WHEN = re.compile(r"哪一年|哪年|何时|什么时候|\bwhen\b|\bwhich year\b|\bwhat year\b", re.IGNORECASE)
 def missing(words: QuestionWords, windows: Sequence[Quoted]) -> float:
     """The weightiest word of the question that the reports use but the chosen clauses lack, as a share
@@ -181,9 +189,11 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
     - when: "哪一年" gets a year, in the sentence or the heading it sits under;
     - where: "在哪个区县" gets a place the question does not name;
     - change: "下降了多少" gets a change ("下降3.2%", "提高50元"), not a level;
-    - new_figure: the clauses state a figure the question does not ("那9个平台里国家级的有几个")."""
+    - new_figure: the clauses state a figure the question does not ("那9个平台里国家级的有几个");
+    - per_head: "人均…多少元" gets a figure per person, not the total ("地区生产总值实现1458.44亿元")."""
     ok = dict.fromkeys(
-        ("figure", "unit", "aim", "single_year", "counted", "when", "where", "new_figure", "change"), True
+        ("figure", "unit", "aim", "single_year", "counted", "when", "where", "new_figure", "change", "per_head"),
+        True,
     )
     if not windows:
         return dict.fromkeys(ok, False)
@@ -202,6 +212,9 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
         context = "".join(w.sentence + passages[w.passage].section.split(" › ", 1)[-1] for w in windows)
         ok["when"] = bool(re.search(r"(?:19|20)\d\d", context))
     ok["change"] = not (BY_HOW_MUCH.search(query.normalized) and not STATES_CHANGE.search(text))
+    ok["per_head"] = not (
+        ASKS_FIGURE.search(query.normalized) and PER_HEAD.search(query.normalized) and not PER_HEAD_STATED.search(text)
+    )
     if WHERE.search(query.normalized):
         # A place the question does not name itself: "成立盐帮菜海外推广基地" says not in which country.
         ok["where"] = any(

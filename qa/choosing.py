@@ -235,9 +235,13 @@ def _widen(
                 gain = sum(words.weights[t] * max(0.0, c - got.get(t, 0.0)) for t, c in credits[j].items())
                 if gain > 0:
                     options.append((gain, j))
-        bare = figure and not any(asked.DIGIT.search(clauses[j]) for j in range(lo, hi + 1))
-        if bare and hi + 1 < len(clauses) and asked.DIGIT.search(clauses[hi + 1]):
-            options.append((float("inf"), hi + 1))  # the figure asked for follows its subject
+        if unit is None:
+            bare = figure and not any(asked.DIGIT.search(clauses[j]) for j in range(lo, hi + 1))
+            if bare and hi + 1 < len(clauses) and asked.DIGIT.search(clauses[hi + 1]):
+                options.append((float("inf"), hi + 1))  # the figure asked for follows its subject
+        elif not any(gives[lo : hi + 1]):
+            # The figure in the unit asked is in a neighbour ("新建公办幼儿园10所，确保公立幼儿园…50%").
+            options.extend((float("inf"), j) for j in (hi + 1, lo - 1) if 0 <= j < len(clauses) and gives[j])
         if not options:
             break
         _, j = max(options)

@@ -280,3 +280,21 @@ def test_a_placeholder_noun_after_a_modifier_names_nothing_counted() -> None:
     # "…的地方" stands for the thing its modifier describes (老年助餐点): no word of it must be quoted.
     assert asked.counted(understand("去年自贡新开了多少个专门给老人做饭吃的地方？")) == ()
     assert asked.counted(understand("自贡有多少项卡脖子的关键核心技术？")) == ("卡脖子", "关键", "核心技术")
+
+
+@pytest.mark.model
+def test_a_figure_per_person_is_not_answered_by_a_total(real_index: Settings) -> None:
+    # The 2021 report gives 2020's GDP (1458.44亿元), not GDP per person: "多少元" is not that total.
+    assert not qa.ask("2020年自贡人均地区生产总值是多少元？", settings=real_index).found
+    answer = qa.ask("2016年自贡城乡居民人均可支配收入分别是多少元？", settings=real_index)
+    assert answer.found and "28578元" in answer.text, answer.text
+    answer = qa.ask("2016年自贡每百户城镇家庭拥有多少辆汽车？", settings=real_index)
+    assert answer.found and "15辆" in answer.text, answer.text
+
+
+@pytest.mark.model
+def test_a_count_in_the_unit_asked_is_taken_from_the_neighbouring_clause(real_index: Settings) -> None:
+    # "确保公立幼儿园在园人数占比达到50%" holds more of the question's words; the count of 所 is the
+    # clause before it, in the same sentence.
+    answer = qa.ask("2021年自贡打算新开几所公立的幼儿园？", settings=real_index)
+    assert answer.found and "10所" in answer.text, answer.text
