@@ -65,6 +65,11 @@ if TYPE_CHECKING:
 BATCH = 128
 # Questions whose vectors are remembered: retrieval and the answer step each need the same one.
 QUERY_MEMORY = 64
+# How many neighbours Chroma's HNSW explores per query (its default is 100). Below the collection's
+# size the search is approximate, and Chroma rebuilds the graph of an unflushed log (under 1,000
+# vectors, as here) in a different shape in every process: the same question got other passages
+# in 5 runs of 12. Above it, the search reaches every passage and is the same in every process.
+SEARCH_EF = 1000
 
 
 @dataclass
@@ -143,7 +148,8 @@ class Store:
         self._figures: tuple[str, list[figure_table.Figure]] | None = None
         self._queries: dict[str, list[float]] = {}
         self._dropped: list[str] = []  # embedding-cache entries found damaged, deleted and embedded again
-        self.resynced = False  # the last build rewrote the lexical index, the sentence vectors or the figures
+        # the last build rewrote the lexical index, the sentence vectors, the figures or the search setting
+        self.resynced = False
 
     @property
     def client(self) -> Any:
@@ -214,8 +220,13 @@ class Store:
                 client=self.client,
                 collection_metadata=identity.as_metadata(),
                 # Vectors are unit length, so cosine is the model's own similarity.
-                collection_configuration={"hnsw": {"space": "cosine"}},
+                collection_configuration={"hnsw": {"space": "cosine", "ef_search": SEARCH_EF}},
             )
+            # A collection built before SEARCH_EF was set gets it at the next build (it is mutable).
+            hnsw = (self._vectorstore._collection.configuration_json or {}).get("hnsw") or {}
+            if hnsw.get("ef_search", SEARCH_EF) < SEARCH_EF:
+                self._vectorstore._collection.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
+                self.resynced = True
         return self._vectorstore
 
     def _cached_embeddings(self) -> Any:
