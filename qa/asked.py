@@ -72,15 +72,22 @@ RATE = re.compile(
 )
 # A figure in a unit other than a percentage ("1458.44亿元", "3812户"), not "3.9%" or "0.1个百分点".
 LEVEL = re.compile(r"\d[\d.]*\s*(?!个百分点)[万亿千百]?[\u4e00-\u9fff]")
-# A figure, in digits or in words ("居全省第二", "三个", "近十公里").
-FIGURE = re.compile(
-    r"\d|第[一二三四五六七八九十]+|[一二三四五六七八九十两]+(?:[个户家所项倍成位]|[百千万]?(?:公里|千米|米|吨))"
+# A figure in words ("居全省第二", "三个", "近十公里"); in digits, it is a `_NUMBER`.
+IN_WORDS = re.compile(
+    r"第[一二三四五六七八九十]+|[一二三四五六七八九十两]+(?:[个户家所项倍成位]|[百千万]?(?:公里|千米|米|吨))"
 )
 # The unit a question asks its figure in: "多少元", "多少万人", "几个" (not "几个百分点", a rate; not
 # "哪几个", "第几个").
 UNIT = re.compile(
     r"(?:多少|(?<![哪第])几)[亿万千百]?(钱|元|户|人次|人|个(?!百分点)|家|所|辆|天|吨|亩|列|件|套|岁|公里|平方公里|项|座|条|名|台|头|倍|次|"
     r"间|张|场|批|千瓦|立方米)"
+)
+# A sum of money asked for without its unit: "how much investment", "投资是多少", "花了多少".
+MONEY = re.compile(
+    r"\bhow much (?:[a-z-]+ ){0,2}?(?:money|investment|funding|funds|spending|revenue|income|capital|subsidies|"
+    r"subsidy|cost|budget)\b|(?:投资|资金|经费|金额|花了|花费|补助|补贴|营收)(?:总额|额)?(?:是|为|有|达到|一共|总共)?多少"
+    r"(?![\u4e00-\u9fff])",
+    re.IGNORECASE,
 )
 # "多长", "多远", "多久", "多重": a length, a time or a weight, in any unit of it ("5公里", "近十公里").
 DIMENSION = re.compile(r"多(长时间|久|长|远|高|重)")
@@ -152,13 +159,22 @@ def gives(text: str, level: bool, unit: re.Pattern[str] | None = None) -> bool:
     naming its unit (`unit_asked`), a number in that unit."""
     if unit is not None:
         return bool(unit.search(text))
-    return bool(LEVEL.search(text) if level else DIGIT.search(text))
+    return bool(LEVEL.search(text) if level else _NUMBER.search(text))
+
+
+def _money(query: Query) -> bool:
+    """Whether the question asks for a sum of money without naming its unit ("how much investment",
+    "投资是多少", "花了多少"), not by how much one changed: the figure is in 元 (亿元, 万元, 美元)."""
+    asks_change = BY_HOW_MUCH.search(query.normalized) or GROWTH_ASKED.search(query.normalized)
+    return bool(MONEY.search(query.normalized)) and not asks_change
 
 
 def unit_asked(query: Query) -> re.Pattern[str] | None:
     """A figure in the unit the question asks for ("多少亩" -> "2万亩"; "几所" -> "10所" or "10个", the
     measure words that count being interchangeable; "how many kilometres" -> "3142公里"), or None
     when it names none."""
+    if _money(query):
+        return _amount("元")
     if query.lang == "en":
         english = EN_UNIT.search(query.normalized)
         if english is None:
@@ -169,8 +185,22 @@ def unit_asked(query: Query) -> re.Pattern[str] | None:
     if unit is None:
         dimension = DIMENSION.search(query.normalized)
         return _amount(f"(?:{_DIMENSIONS[dimension.group(1)]})", words=True) if dimension else None
-    wanted = "元" if unit.group(1) == "钱" else unit.group(1)
+    return _in_unit(unit.group(1))
+
+
+def _in_unit(asked: str) -> re.Pattern[str]:
+    wanted = "元" if asked == "钱" else asked
     return _amount(f"[{CLASSIFIERS}]" if wanted in CLASSIFIERS else wanted)
+
+
+def more_units(query: Query) -> list[re.Pattern[str]]:
+    """The figures a question asks for in other units after its first ("多少家企业…？一共续了多少钱？"
+    asks a count and a sum): each must be given too."""
+    if query.lang == "en":
+        return []
+    asked = [m.group(1) for m in UNIT.finditer(query.normalized)]
+    first = _in_unit(asked[0]).pattern if asked else ""
+    return [p for p in dict.fromkeys(_in_unit(a) for a in asked[1:]) if p.pattern != first]
 
 
 def gives_what_is_asked(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> bool:
@@ -202,7 +232,9 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
     text = "".join(w.text for w in windows)
     # A year ("刚刚过去的2020年，是极不平凡的一年") is no figure, unless the question asks when.
     figures = text if WHEN.search(query.normalized) else YEAR.sub("", text)
-    ok["figure"] = not (ASKS_FIGURE.search(query.normalized) and not FIGURE.search(figures))
+    # The digits of a name are no figure ("深入实施5G建设三年行动计划" says not how many base stations).
+    given = _NUMBER.search(figures) or IN_WORDS.search(figures)
+    ok["figure"] = not (ASKS_FIGURE.search(query.normalized) and not given)
     # "新增的9个…平台里面，国家级的有几个？" is not answered by "新增…平台9个": a figure asked for is one
     # the question does not already state.
     stated = set(_NUMBER.findall(YEAR.sub("", query.normalized)))
@@ -232,6 +264,7 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
         if not CHANGE_ASKED.search(query.search_text):
             change = re.compile(rf"{CHANGED.pattern}\s*{amount.pattern}")
             ok["unit"] = ok["unit"] and not all(change.search(seg) for seg in counts)
+        ok["unit"] = ok["unit"] and all(more.search(text) for more in more_units(query))
     ok["aim"] = not query.wants_target or any(
         tense(passages[w.passage]) != "review" or bool(AIMED.search(w.sentence or w.text)) for w in windows
     )
@@ -249,10 +282,10 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
 
 
 def _amount(unit: str, words: bool = False) -> re.Pattern[str]:
-    """A figure in `unit` (a pattern): "1.8亿元", "140多户", "3142 公里"; with `words`, also in Chinese
+    """A figure in `unit` (a pattern): "1.8亿元", "140多户", "20多亿元", "3142 公里"; with `words`, also in Chinese
     numerals ("近十公里": for units that measure, where "一个" would be no figure)."""
     number = r"(?:\d[\d.,]*|[一二三四五六七八九十两][一二三四五六七八九十百千万两]*)" if words else r"\d[\d.,]*"
-    return re.compile(rf"{number}\s*[万亿千百]*\s*[余多]?\s*{unit}")
+    return re.compile(rf"{number}\s*[余多]?\s*[万亿千百]*\s*[余多]?\s*{unit}")
 
 
 def asks_new(query: Query) -> bool:

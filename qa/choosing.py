@@ -236,8 +236,9 @@ def _widen(
                 if gain > 0:
                     options.append((gain, j))
         if unit is None:
-            bare = figure and not any(asked.DIGIT.search(clauses[j]) for j in range(lo, hi + 1))
-            if bare and hi + 1 < len(clauses) and asked.DIGIT.search(clauses[hi + 1]):
+            # A name's digits ("5G建设三年行动计划") are no figure.
+            bare = figure and not any(asked.gives(clauses[j], False) for j in range(lo, hi + 1))
+            if bare and hi + 1 < len(clauses) and asked.gives(clauses[hi + 1], False):
                 options.append((float("inf"), hi + 1))  # the figure asked for follows its subject
         elif not any(gives[lo : hi + 1]):
             # The figure in the unit asked is in a neighbour ("新建公办幼儿园10所，确保公立幼儿园…50%").

@@ -298,3 +298,28 @@ def test_a_count_in_the_unit_asked_is_taken_from_the_neighbouring_clause(real_in
     # clause before it, in the same sentence.
     answer = qa.ask("2021年自贡打算新开几所公立的幼儿园？", settings=real_index)
     assert answer.found and "10所" in answer.text, answer.text
+
+
+@pytest.mark.model
+def test_english_everyday_words_reach_the_reports_terms(real_index: Settings) -> None:
+    # The glossary gives plain English for what the reports count ("elderly canteen" -> 老年助餐点,
+    # "overseas lantern show" -> 境外灯展), so the clause holding it is found and answers.
+    answer = qa.ask("How many overseas lantern shows does Zigong plan to hold in 2025?", settings=real_index)
+    assert answer.found and "110场次" in answer.text, answer.text
+    answer = qa.ask("How many elderly canteens did Zigong open in 2024?", settings=real_index)
+    assert answer.found and "80个" in answer.text, answer.text
+
+
+@pytest.mark.model
+def test_the_digits_of_a_name_are_no_figure(real_index: Settings) -> None:
+    # "深入实施5G建设三年行动计划" gives no count; the clause after it does.
+    answer = qa.ask("How many 5G base stations was Zigong planning to build in 2021?", settings=real_index)
+    assert answer.found and "1500个" in answer.text, answer.text
+
+
+def test_a_sum_of_money_and_a_second_unit_asked_are_figures_in_those_units() -> None:
+    money = asked.unit_asked(understand("How much investment is behind the Xiaoying-700 aircraft project?"))
+    assert money is not None and money.search("总投资20亿元") and not money.search("产业项目226个")
+    assert asked.unit_asked(understand("By how much did the money collected for the budget go up?")) is None
+    second = asked.more_units(understand("2016年自贡帮多少家企业把到期的银行贷款续上了？一共续了多少钱？"))
+    assert len(second) == 1 and second[0].search("续贷20多亿元") and not second[0].search("70多户企业")
