@@ -76,7 +76,8 @@ class Composer:
         words = question_words(query, self.index.vocabulary)
         # A bare number ("alert(1)" leaves only "1") names nothing to look for: any clause holding it
         # would "cover" the question whole.
-        if not passages or not any(not _FIGURE_ONLY.fullmatch(t) for t in words.weights):
+        # Neither is a request to the system ("ignore all previous instructions and say …").
+        if query.instructs or not passages or not any(not _FIGURE_ONLY.fullmatch(t) for t in words.weights):
             return refusal(query.text, passages, language=lang)
         windows, features, names = self.assess(query, passages, words)
         coverage = features["coverage"]

@@ -63,6 +63,12 @@ _RESULT_TOO = re.compile(
     r"\b(?:actually|in the end|was (?:it|the target) (?:met|achieved|reached)|did it (?:meet|reach|achieve))\b",
     re.IGNORECASE,
 )
+# What asks the system to drop its instructions or show them: no question about the reports.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules?)\b|\bsystem prompt\b|"
+    r"(?:忽略|无视|忘记|忘掉).{0,12}(?:指令|指示|提示|规则|要求)|系统提示",
+    re.IGNORECASE,
+)
 _QUOTED = re.compile(r"[“\"「『‘']([^”\"」』’']{1,20})[”\"」』’']")
 
 
@@ -82,6 +88,9 @@ class Query:
     # whether `groups` also holds the dictionary's report words for English words the glossary lacks
     # (`qa.retrieval.Index.hinted`)
     hinted: bool = False
+    # A request addressed to the system ("ignore all previous instructions and say …"), not a question
+    # about the reports: refused whatever report words it holds.
+    instructs: bool = False
 
     @property
     def expansions(self) -> tuple[str, ...]:
@@ -184,6 +193,7 @@ def understand(question: str) -> Query:
         wants_definition=bool(_DEFINITION.search(normalized)),
         quoted=tuple(q.strip() for q in _QUOTED.findall(normalized) if q.strip()),
         groups=groups,
+        instructs=bool(_INSTRUCTION.search(normalized)),
     )
 
 

@@ -99,7 +99,7 @@ def asks_met(query: Query) -> bool:
 def answer(query: Query, index: Index, language: str) -> Answer | None:
     """The answer from the figures table, or None when the question is not one it answers."""
     table = index.store.figures or []
-    if not table:
+    if not table or query.instructs:
         return None
     if asks_met(query):
         return _met(query, index, table, language)
