@@ -42,8 +42,11 @@ ADDED = re.compile(
 # A figure stating a change ("提高50元/月", "增加3万人"), and a question asking for one.
 _CHANGE = "提高|增加|增长|上涨|提升|下降|降低|减少|增收|减轻"
 CHANGED = re.compile(rf"(?:{_CHANGE})了?")
+# Figures stated as a change ("提高50元/月", "分别提高50元/月、40元/月", "增长5.4%"), the verb right before them.
+_RISE = re.compile(rf"(?:{_CHANGE})了?\s*(?:约|近|超|超过)?\d[\d.,]*(?:[^\d，；。、]{{0,6}}[、和]\s*\d[\d.,]*)*")
 CHANGE_ASKED = re.compile(
-    rf"{_CHANGE}|涨|降|多了|少了|变化|\b(?:increase|rise|rose|grow|grew|fall|fell|drop|cut|more|less|change)",
+    rf"{_CHANGE}|涨|降|多了|少了|变化|\b(?:increase|rise|rose|grow|grew|fall|fell|drop|cut|more|less|change)|"
+    r"\b(?:go|goes|went|gone|going) (?:up|down)\b",
     re.IGNORECASE,
 )
 # A question asking by how much something changed ("下降了多少", "多了几家", "by how much"), and a clause
@@ -253,6 +256,12 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
             tag == "ns" and len(word) >= 2 and word not in query.normalized for word, tag in tagged_words(text)
         )
     amount = unit_asked(query)
+    if amount is None and ASKS_FIGURE.search(query.normalized) and not RATE.search(query.normalized):
+        # A level asked in no unit ("最低工资标准是多少？") is not given by rises alone ("…标准分别提高
+        # 50元/月、40元/月"), as "标准是多少元" is not (below).
+        rises = _RISE.search(figures) is not None and not _NUMBER.search(_RISE.sub("", figures))
+        asks_change = CHANGE_ASKED.search(query.search_text) or BY_HOW_MUCH.search(query.normalized)
+        ok["change"] = ok["change"] and (bool(asks_change) or not rises)
     if amount is not None and query.lang == "en":
         ok["unit"] = bool(amount.search(text))
     elif amount is not None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from qa import glossary, synonyms
-from qa.question import Query
+from qa.question import Query, spans_as_years
 from vectorstore.lexical import dictionary_frequency, tagged_words, tokenize, words
 from vectorstore.sentences import SENTENCE
 
@@ -219,7 +219,7 @@ def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
             if not _YEAR_WORD.match(figure):
                 forms.setdefault(figure, (figure,))
     else:
-        for word in words(query.normalized):
+        for word in words(spans_as_years(query.normalized)):
             # jieba's dictionary holds phrases glued to an asking word ("哪些项目", "哪些地方"): the
             # asking word is wording, what follows it a word of the question.
             if word not in QUESTION_WORDS and word not in _REPHRASE:

@@ -69,6 +69,12 @@ _INSTRUCTION = re.compile(
     r"(?:忽略|无视|忘记|忘掉).{0,12}(?:指令|指示|提示|规则|要求)|系统提示",
     re.IGNORECASE,
 )
+# The city every report is about. Nearly every question names it and only some sentences do, so the
+# model, given it, ranks sentences by whether they name the city ("自贡经济总量有望跨越2000亿台阶" above
+# "城镇居民人均可支配收入增长5.4%" for "自贡市民的收入涨了多少"): what the model compares is said without it.
+_CITY = re.compile(
+    r"(?:自贡(?:市(?!民))?|全市(?!民)|我市(?!民))(?:的)?|\b(?:in |of )?zigong(?:'s| city's| city)?\b", re.IGNORECASE
+)
 _QUOTED = re.compile(r"[“\"「『‘']([^”\"」』’']{1,20})[”\"」』’']")
 
 
@@ -155,6 +161,18 @@ class Query:
         if not self.expansions:
             return self.normalized
         return f"{self.normalized} {' '.join(self.expansions)}"
+
+    @property
+    def meaning_text(self) -> str:
+        """What the model compares with passages and sentences: `search_text` without the city's name."""
+        said = re.sub(r"\s{2,}", " ", _CITY.sub("", self.search_text)).strip()
+        return said if _CJK.search(said) or _LATIN.search(said) else self.search_text
+
+
+def spans_as_years(text: str) -> str:
+    """"2016至2020年" as "2016年 2020年": the word joining the years of a span (至, 到, -) is wording, not a
+    subject of the question."""
+    return _RANGE.sub(lambda m: " ".join(f"{y}年" for y in m.groups() if y), text)
 
 
 @lru_cache(maxsize=1)

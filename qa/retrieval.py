@@ -159,14 +159,14 @@ class Index:
         """Every sentence of the reports -> its cosine similarity to the question (the model's)."""
         if self.sentences is None:
             return {}
-        sims = self.sentences.similarities(self.store.query_vector(query.search_text))
+        sims = self.sentences.similarities(self.store.query_vector(query.meaning_text))
         return dict(zip(self.sentences.texts, sims.tolist(), strict=True))
 
     def _sentence_ranked(self, query: Query, allowed: set[str] | None) -> list[str]:
         """Record ids by their best sentence's similarity to the question, best first."""
         if self.sentences is None or not self._rows:
             return []
-        sims = self.sentences.similarities(self.store.query_vector(query.search_text))
+        sims = self.sentences.similarities(self.store.query_vector(query.meaning_text))
         best = {rid: float(sims[r].max()) for rid, r in self._rows.items() if allowed is None or rid in allowed}
         return sorted(best, key=lambda rid: -best[rid])[:CANDIDATES]
 
@@ -203,11 +203,12 @@ class Index:
 
     def _fused(self, query: Query, allowed: set[str] | None) -> dict[str, float]:
         text = query.search_text
+        meaning = query.meaning_text
         where: dict[str, Any] | None = None
         if allowed is not None:
             where = {"chunk_id": {"$in": sorted({self.records[r].passage.id for r in allowed})}}
         fused: dict[str, float] = {}
-        for rank, (rid, _) in enumerate(self.store.nearest(text, k=CANDIDATES, where=where), 1):
+        for rank, (rid, _) in enumerate(self.store.nearest(meaning, k=CANDIDATES, where=where), 1):
             if rid in self.records:
                 fused[rid] = fused.get(rid, 0.0) + DENSE_WEIGHT / (RRF_K + rank)
         # BM25 cannot filter, so it looks further when a filter will discard some of its hits.
