@@ -144,8 +144,10 @@ class Composer:
         # the thing it asks about into another one.
         words = replace(words, context=choosing.context)
         sims = self.index.similarities(hinted)
+        # Clauses by meaning too, for the clause of a long sentence that a question is about.
+        meanings = {**self.index.clause_similarities(hinted), **sims}
         windows = [
-            w for w in choose(hinted, passages, choosing, sims) if speaks_for(query, passages[w.passage], w)
+            w for w in choose(hinted, passages, choosing, meanings) if speaks_for(query, passages[w.passage], w)
         ]
         if windows and _LIST.search(query.normalized) and not query.is_comparison:
             windows = [enumeration(passages[windows[0].passage], windows[0]), *windows[1:]]

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from qa import glossary
-from qa.matching import CLAUSE, QUESTION_WORDS, QuestionWords
+from qa.matching import QUESTION_WORDS, QuestionWords
 from qa.question import Query
 from qa.retrieval import tense
 from qa.types import Passage
 from vectorstore.lexical import tagged_words
+from vectorstore.sentences import CLAUSE
 
 
 class Quoted(Protocol):

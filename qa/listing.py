@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from qa.matching import CLAUSE
 from qa.retrieval import Index
 from qa.types import Passage
-from vectorstore.sentences import SENTENCE
+from vectorstore.sentences import CLAUSE, SENTENCE
 
 # An item of an enumeration: "二是…", "（三）…", "第四，…", "5.…".
 _N = "[一二三四五六七八九十]+"

@@ -64,7 +64,6 @@ OTHER_THING = 0.4
 _GENERIC = frozenset(
     "全市 全省 全国 全年 累计 新增 城镇 主要 当年 年均 实现 完成 达到 其中 以上 持续 不断 进一步".split()  # noqa: SIM905
 )
-CLAUSE = re.compile(r"[^，,]+[，,]?")
 # jieba's tags of names: place, organisation, person, other proper noun.
 _NAME_TAGS = frozenset({"ns", "nt", "nr", "nz"})
 

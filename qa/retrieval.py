@@ -162,6 +162,12 @@ class Index:
         sims = self.sentences.similarities(self.store.query_vector(query.meaning_text))
         return dict(zip(self.sentences.texts, sims.tolist(), strict=True))
 
+    def clause_similarities(self, query: Query) -> dict[str, float]:
+        """Every clause of a sentence of the reports -> its cosine similarity to the question."""
+        if self.sentences is None:
+            return {}
+        return self.sentences.clause_similarities(self.store.query_vector(query.meaning_text))
+
     def _sentence_ranked(self, query: Query, allowed: set[str] | None) -> list[str]:
         """Record ids by their best sentence's similarity to the question, best first."""
         if self.sentences is None or not self._rows:

@@ -230,8 +230,8 @@ def test_a_build_that_fails_halfway_publishes_nothing_and_its_work_is_reused(ind
     assert len(_records(store)) == report.chunks
 
 
-def test_every_sentence_of_the_records_has_its_vector(index_settings: Settings) -> None:
-    from vectorstore.sentences import split
+def test_every_sentence_of_the_records_and_every_clause_has_its_vector(index_settings: Settings) -> None:
+    from vectorstore.sentences import clauses, split
 
     store, _ = _build(index_settings)
     sentences = store.sentences
@@ -244,6 +244,12 @@ def test_every_sentence_of_the_records_has_its_vector(index_settings: Settings) 
     assert sentences.vectors.shape == (len(sentences.texts), FakeEmbeddings.DIM)
     norms = (sentences.vectors**2).sum(axis=1)
     assert abs(norms - 1.0).max() < 1e-4
+    # The clauses of every sentence of more than one, so the clause a question is about can be told
+    # from the others of a long sentence.
+    assert sentences.clauses is not None and sentences.clause_vectors is not None
+    assert set(sentences.clauses) == {c for s in wanted for c in clauses(s)}
+    assert sentences.clause_vectors.shape == (len(sentences.clauses), FakeEmbeddings.DIM)
+    assert "城镇居民人均可支配收入增长5.4%，" in sentences.clauses
 
 
 def test_an_index_without_sentence_vectors_asks_for_a_build_and_the_build_restores_them(
@@ -264,6 +270,26 @@ def test_an_index_without_sentence_vectors_asks_for_a_build_and_the_build_restor
     assert reopened.sentences is not None and len(reopened.sentences.texts) > 1000
 
 
+def test_sentence_vectors_saved_before_clauses_were_embedded_are_built_again(index_settings: Settings) -> None:
+    import numpy as np
+
+    from vectorstore.sentences import FILE
+
+    store, _ = _build(index_settings)
+    path = store.folder / "sentences" / FILE
+    with np.load(path, allow_pickle=False) as data:
+        older = {k: data[k] for k in ("texts", "vectors", "fingerprint")}  # the file as it was written before
+    store.close()
+    np.savez(path, **older)
+    reopened = fake_store(index_settings)
+    with pytest.raises(StoreError, match="sentence vectors.*zgqa build"):
+        reopened.check()
+    report = reopened.build(load(index_settings.seeds))
+    assert report.embedded == 0 and report.sentences_embedded == 0  # every text came from the cache
+    reopened.check()
+    assert reopened.sentences is not None and reopened.sentences.clauses
+
+
 def test_the_same_index_by_another_path_or_copied_keeps_its_records(index_settings: Settings, tmp_path: Path) -> None:
     _build(index_settings)
     link = tmp_path / "elsewhere"
@@ -275,13 +301,14 @@ def test_the_same_index_by_another_path_or_copied_keeps_its_records(index_settin
 def test_a_build_says_how_many_texts_the_model_will_embed_before_it_starts(
     index_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from vectorstore.sentences import split
+    from vectorstore.sentences import clauses, split
 
     chunks = load(index_settings.seeds).chunks()
-    texts = {passage_text(c) for c in chunks} | {s for c in chunks for s in split(c.text)}
+    said = {s for c in chunks for s in split(c.text)}
+    texts = {passage_text(c) for c in chunks} | said | {p for s in said for p in clauses(s)}
     with Store(index_settings, progress=True, embeddings=FakeEmbeddings(), identity=FAKE_IDENTITY) as store:
         store.build(load(index_settings.seeds))
-    # One count for all the model's work, passages and sentences, shown before the first is embedded.
+    # One count for all the model's work, passages, sentences and clauses, shown before the first is embedded.
     assert f"{len(texts)} new texts to embed" in capsys.readouterr().err
     with Store(index_settings, progress=True, embeddings=FakeEmbeddings(), identity=FAKE_IDENTITY) as store:
         store.build(load(index_settings.seeds))

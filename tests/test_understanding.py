@@ -321,3 +321,41 @@ def test_a_sum_of_money_and_a_second_unit_asked_are_figures_in_those_units() -> 
     assert asked.unit_asked(understand("By how much did the money collected for the budget go up?")) is None
     second = asked.more_units(understand("2016年自贡帮多少家企业把到期的银行贷款续上了？一共续了多少钱？"))
     assert len(second) == 1 and second[0].search("续贷20多亿元") and not second[0].search("70多户企业")
+
+
+def test_the_model_compares_the_question_said_without_the_city() -> None:
+    # Nearly every question names the city and only some sentences do: the model is given the rest.
+    assert understand("2024年自贡市民的收入涨了多少？").meaning_text == "2024年市民的收入涨了多少?"
+    assert "Zigong" not in understand("What is Zigong's 2025 GDP target?").meaning_text
+    assert understand("自贡").meaning_text == "自贡"  # nothing else to compare: the name stays
+    # Lexical search still reads the whole question.
+    assert "自贡" in understand("2024年自贡市民的收入涨了多少？").search_text
+
+
+@pytest.mark.model
+def test_the_clause_a_question_is_about_is_told_by_meaning_within_a_sentence(real_index: Settings) -> None:
+    # "…地方一般公共预算收入增长4.8%，城镇居民人均可支配收入增长5.4%…": both clauses hold 收入 and a
+    # rise; residents' income is what "市民的收入" means, the budget's revenue is another figure.
+    answer = qa.ask("去年自贡市民的收入涨了多少？", settings=real_index)
+    assert answer.found and "居民人均可支配收入" in answer.text and "4.8%" not in answer.text, answer.text
+
+
+def test_the_years_of_a_span_are_no_words_of_its_subject() -> None:
+    from qa.matching import question_words
+
+    class Knows:
+        def knows(self, word: str) -> bool:
+            return True
+
+        def weight(self, word: str) -> float:
+            return 1.0
+
+    words = question_words(understand("2016至2020年自贡新改建了多少公里农村公路？"), Knows())  # type: ignore[arg-type]
+    assert "至" not in words.weights and "农村公路" in words.weights
+
+
+@pytest.mark.model
+def test_rises_alone_do_not_give_a_level_asked_in_no_unit(real_index: Settings) -> None:
+    # "城乡居民基本生活最低保障标准分别提高50元/月、40元/月" says by how much, not what a standard is.
+    assert not qa.ask("2024年自贡市最低工资标准是多少？", settings=real_index).found
+    _answered_with("2016年自贡地区生产总值是多少？", "1230亿元", real_index)  # "实现1230亿元、增长7.6%"

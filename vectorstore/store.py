@@ -55,7 +55,7 @@ from vectorstore.records import (
     passage_text,
     record_id,
 )
-from vectorstore.sentences import SentenceVectors, split
+from vectorstore.sentences import SentenceVectors, clauses, split
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -83,7 +83,7 @@ class BuildReport:
     skipped: int = 0
     deleted: int = 0
     embedded: int = 0  # passages run through the model; the rest came from the embedding cache
-    sentences_embedded: int = 0  # their sentences run through the model (the sentence vectors)
+    sentences_embedded: int = 0  # their sentences and clauses run through the model (the sentence vectors)
     rebuilt_because: list[str] = field(default_factory=list)
     discarded: list[str] = field(default_factory=list)  # a damaged generation or link, corrupt cache entries
     seconds: float = 0.0
@@ -317,7 +317,7 @@ class Store:
         if stamp != self.lexical.fingerprint:
             raise StoreError(f"The lexical index is out of step with {self.location}: run `zgqa build`.")
         sentences = self.sentences
-        if sentences is None or sentences.fingerprint != stamp:
+        if sentences is None or sentences.fingerprint != stamp or sentences.clauses is None:
             raise StoreError(f"The sentence vectors are missing or out of step in {self.location}: run `zgqa build`.")
         if self.figures is None:
             raise StoreError(f"The figures table is missing or out of step in {self.location}: run `zgqa build`.")
@@ -499,7 +499,8 @@ class Store:
             return False
         passages = list(dict.fromkeys(passage_text(c) for c in new))
         whole = set(passages)  # a one-sentence passage is embedded once
-        sentences = [s for s in dict.fromkeys(s for c in new for s in split(c.text)) if s not in whole]
+        said = list(dict.fromkeys(s for c in new for s in split(c.text)))
+        sentences = [s for s in dict.fromkeys([*said, *(p for s in said for p in clauses(s))]) if s not in whole]
         if not passages and not sentences:
             return False
         store = self._cached_embeddings().document_embedding_store
@@ -507,7 +508,7 @@ class Store:
         todo = sum(missing)
         if todo:
             self._say(f"{todo} new texts to embed: {missing[0]} passages, then {missing[1]} of their sentences "
-                      f"({len(passages) + len(sentences) - todo} cached).")
+                      f"and clauses ({len(passages) + len(sentences) - todo} cached).")
             self.embeddings.open_bar(todo)
         return bool(todo)
 
@@ -561,10 +562,11 @@ class Store:
         """Embed every sentence of the records (through the embedding cache) unless the saved vectors
         already come from these records."""
         saved = self.sentences
-        if saved is not None and saved.fingerprint == fingerprint:
+        if saved is not None and saved.fingerprint == fingerprint and saved.clauses is not None:
             return
         cached = self._cached_embeddings()
-        self._say("Embedding the sentences of the passages (cached: only new sentences cost model time) ...")
+        self._say("Embedding the sentences of the passages and their clauses (cached: only new ones cost model "
+                  "time) ...")
         self._sentences = SentenceVectors.build(texts, cached.embed_documents, fingerprint)
         self._sentences.save(self.folder / "sentences")
         self.resynced = True
