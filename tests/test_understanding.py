@@ -307,6 +307,8 @@ def test_english_everyday_words_reach_the_reports_terms(real_index: Settings) ->
     # "overseas lantern show" -> 境外灯展), so the clause holding it is found and answers.
     _answered_with("How many overseas lantern shows does Zigong plan to hold in 2025?", "110场次", real_index)
     _answered_with("How many elderly canteens did Zigong open in 2024?", "80个", real_index)
+    # "earn" is what people say of income (收入, 可支配收入).
+    _answered_with("How much did people in Zigong earn more in 2024?", "可支配收入增长5.4%", real_index)
 
 
 @pytest.mark.model
