@@ -231,8 +231,10 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
     )
     if not windows:
         return dict.fromkeys(ok, False)
-    if all(passages[w.passage].term for w in windows):
-        return ok  # a definition answers in words
+    if all(passages[w.passage].term for w in windows) and (
+        query.wants_definition or not ASKS_FIGURE.search(query.normalized)
+    ):
+        return ok  # a definition answers in words, but not how much ("…效率提高了多少")
     text = "".join(w.text for w in windows)
     # A year ("刚刚过去的2020年，是极不平凡的一年") is no figure, unless the question asks when.
     figures = text if WHEN.search(query.normalized) else YEAR.sub("", text)

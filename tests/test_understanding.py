@@ -361,3 +361,12 @@ def test_rises_alone_do_not_give_a_level_asked_in_no_unit(real_index: Settings) 
     # "城乡居民基本生活最低保障标准分别提高50元/月、40元/月" says by how much, not what a standard is.
     assert not qa.ask("2024年自贡市最低工资标准是多少？", settings=real_index).found
     _answered_with("2016年自贡地区生产总值是多少？", "1230亿元", real_index)  # "实现1230亿元、增长7.6%"
+
+
+@pytest.mark.model
+def test_a_glossary_entry_says_what_a_term_means_not_how_much(real_index: Settings) -> None:
+    # The 2025 report's note on 5G—A ("…提高空域安全性和管理效率的通信保障技术") holds no figure: it is no
+    # answer to how much the efficiency rose, though it holds the question's words.
+    answer = qa.ask("自贡弄了那个管低空飞行的5G-A平台以后，天上空域用起来效率提高了多少？", settings=real_index)
+    assert not answer.found or "40%" in answer.text, answer.text
+    _answered_with("“5G—A技术”是什么？", "通信保障技术", real_index)  # what it means, it does say
