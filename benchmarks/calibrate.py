@@ -57,6 +57,7 @@ def rows(
     with no clause to quote, or whose clauses do not give what is asked, is refused before it (its
     features are None)."""
     import qa
+    from qa.answer import reaches_decision
     from qa.api import _engine
     from qa.calibration import FEATURES
     from qa.evaluation import load_questions
@@ -72,7 +73,7 @@ def rows(
             question = understand(engine.rewrite(q.question))
             passages = qa.retrieve(q.question, settings=settings)
             windows, features, _ = engine.composer.assess(question, passages)
-            gated = bool(windows) and bool(features["gives"])
+            gated = reaches_decision(windows, features)
             X.append([features[name] for name in FEATURES] if gated else None)
             y.append(int(q.answerable))
     return X, y, origin

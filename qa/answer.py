@@ -74,14 +74,12 @@ class Composer:
         """The answer, its own words in `language` ("zh" or "en"; by default the question's)."""
         lang = language if language in LANGUAGES else query.lang
         words = question_words(query, self.index.vocabulary)
-        # A bare number ("alert(1)" leaves only "1") names nothing to look for: any clause holding it
-        # would "cover" the question whole.
-        # Neither is a request to the system ("ignore all previous instructions and say …").
-        if query.instructs or not passages or not any(not _FIGURE_ONLY.fullmatch(t) for t in words.weights):
+        # A request to the system ("ignore all previous instructions and say …") is no question.
+        if query.instructs or not passages:
             return refusal(query.text, passages, language=lang)
         windows, features, names = self.assess(query, passages, words)
         coverage = features["coverage"]
-        if not windows or not features["gives"] or not calibration.load().answers(features):
+        if not reaches_decision(windows, features) or not calibration.load().answers(features):
             why = ""
             if names:
                 why = (
@@ -151,7 +149,12 @@ class Composer:
         ]
         if windows and _LIST.search(query.normalized) and not query.is_comparison:
             windows = [enumeration(passages[windows[0].passage], windows[0]), *windows[1:]]
-        return windows, self.features(query, passages, words, windows, sims, names), names
+        features = self.features(query, passages, words, windows, sims, names)
+        # A bare number ("alert(1)" leaves only "1") names nothing to look for: any clause holding it
+        # would "cover" the question whole. An English question whose words the glossary lacks names
+        # them in the dictionary's report words ("lifts" -> 电梯), and those are something to look for.
+        features["telling"] = float(any(not _FIGURE_ONLY.fullmatch(t) for t in (*words.weights, *choosing.weights)))
+        return windows, features, names
 
     def features(
         self,
@@ -181,6 +184,12 @@ class Composer:
             # ranked first by all three rankings more often than what an unanswerable question finds.
             "passage_score": max((passages[w.passage].score for w in windows), default=0.0),
         }
+
+
+def reaches_decision(windows: Sequence[Window], features: dict[str, float]) -> bool:
+    """Whether the calibrated decision is asked at all: there are clauses to quote, they give what is
+    asked (`qa.asked.checks`), and the question names something to look for."""
+    return bool(windows) and bool(features["gives"]) and bool(features["telling"])
 
 
 def _sentence(

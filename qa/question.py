@@ -39,7 +39,7 @@ _REPORT = re.compile(r"报告|\breports?\b", re.IGNORECASE)
 _TARGET = re.compile(
     r"目标|计划|力争|(?<![主重需只])要(?!求|点)|将要|打算|准备|希望|期望|想让|想要|安排|任务|"
     r"\b(?:target|aim|aims|aimed|aiming|goal|goals|plan|plans|planned|planning|expected|projected|intend|intends|supposed|"
-    r"wants?|wanted|hopes?|hoped|hoping)\b",
+    r"wants?|wanted|hopes?|hoped|hoping|will|shall|going to)\b|将会",
     re.IGNORECASE,
 )
 # A five-year plan is the name of a period, not a sign that the question asks for a target.

@@ -370,3 +370,12 @@ def test_a_glossary_entry_says_what_a_term_means_not_how_much(real_index: Settin
     answer = qa.ask("自贡弄了那个管低空飞行的5G-A平台以后，天上空域用起来效率提高了多少？", settings=real_index)
     assert not answer.found or "40%" in answer.text, answer.text
     _answered_with("“5G—A技术”是什么？", "通信保障技术", real_index)  # what it means, it does say
+
+
+@pytest.mark.model
+def test_english_words_only_the_dictionary_knows_are_something_to_look_for(real_index: Settings) -> None:
+    # No glossary entry holds "elevators" or "residential": the dictionary's report words (电梯) are
+    # what the question names, so it is no bare number and is answered. "will" asks for a plan.
+    _answered_with("How many elevators will Zigong add to old residential buildings in 2025?", "210部", real_index)
+    _answered_with("How many lifts were added to existing homes in 2024?", "150部", real_index)
+    assert understand("How many elevators will Zigong add in 2025?").tense == "plan"
