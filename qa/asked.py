@@ -17,7 +17,7 @@ from qa.matching import QUESTION_WORDS, QuestionWords
 from qa.question import Query
 from qa.retrieval import tense
 from qa.types import Passage
-from vectorstore.lexical import tagged_words
+from vectorstore.lexical import dictionary_frequency, tagged_words
 from vectorstore.sentences import CLAUSE
 
 
@@ -38,7 +38,7 @@ AIMED = re.compile(r"目标|预期|计划|力争|左右|以上|确保|任务")
 # A clause counting what was added ("新增规模以上工业企业34户", "全年新培育…企业31户", "净增高新技术企业28户"),
 # not what there is.
 ADDED = re.compile(
-    r"(?:全年|当年|今年|\d{4}年)?(?:累计)?(?:净增|新(?:增|建|引进|培育|签约|开工|认定|招引|入规|投产|落地))"
+    r"(?:全年|当年|今年|\d{4}年)?(?:累计)?(?:净增|新(?:增|建|引进|培育|签约|开工|认定|招引|入规|投产|落地|登记|注册))"
 )
 # A figure stating a change ("提高50元/月", "增加3万人"), and a question asking for one.
 _CHANGE = "提高|增加|增长|上涨|提升|下降|降低|减少|增收|减轻"
@@ -54,6 +54,8 @@ CHANGE_ASKED = re.compile(
 # stating a change (not a level: "社会消费品零售总额583亿元" says not how much it fell).
 BY_HOW_MUCH = re.compile(rf"(?:{_CHANGE}|上升|涨|降|多|少)了?(?:多少|几)|\bby how much\b", re.IGNORECASE)
 STATES_CHANGE = re.compile(rf"{_CHANGE}|%|百分点|倍|翻|{ADDED.pattern}")  # an addition ("新增3家") is one
+# 新 and an everyday verb, as people say "newly done" ("新种", "新盖", "新开"), whatever jieba tags the pair.
+_NEWLY = re.compile(r"新[种栽植盖修建开办设招引买装添挂评签上]")
 NEW = re.compile(r"\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
 # "增加了几家", "多了几家": a count of what was added, as "新增" is.
 ADDING = re.compile(r"增加|增添|多了|多出")
@@ -70,7 +72,7 @@ ASKS_FIGURE = re.compile(
 )
 # A question about a rate of change or a share; any other figure question asks how much there is.
 RATE = re.compile(
-    r"增长|增速|增幅|下降|降低|提高|提升|率|比重|占比|比例|百分|排名|第几|排|位|"
+    r"增长|增速|增幅|下降|降低|提高|提升|涨|降|上升|增加|减少|多了|少了|率|比重|占比|比例|百分|排名|第几|排|位|"
     r"\b(?:growth|grow|grew|rate|percent|percentage|share|increase|decrease|rise|rose|fell|fall|rank|fast)\b",
     re.IGNORECASE,
 )
@@ -269,9 +271,7 @@ def checks(query: Query, passages: Sequence[Passage], windows: list[Quoted]) -> 
         ok["unit"] = bool(amount.search(text))
     elif amount is not None:
         counts = [seg for seg in re.split(r"[，；。]", text) if amount.search(seg)]
-        ok["unit"] = bool(counts) and (
-            asks_new(query) or not all(ADDED.match(seg.strip()) for seg in counts)
-        )
+        ok["unit"] = bool(counts) and (asks_new(query) or not only_added(text, amount))
         # "提高50元" says by how much a standard rose, not what it is ("标准是多少元").
         if not CHANGE_ASKED.search(query.search_text):
             change = re.compile(rf"{CHANGED.pattern}\s*{amount.pattern}")
@@ -300,6 +300,13 @@ def _amount(unit: str, words: bool = False) -> re.Pattern[str]:
     return re.compile(rf"{number}\s*[余多]?\s*[万亿千百]*\s*[余多]?\s*{unit}")
 
 
+def only_added(text: str, unit: re.Pattern[str]) -> bool:
+    """Whether every figure of `text` in `unit` counts what was added ("全年净增…企业42户"), which says not
+    how many there are ("…累计达到606户" does)."""
+    counts = [seg for seg in re.split(r"[，；。]", text) if unit.search(seg)]
+    return bool(counts) and all(ADDED.match(seg.strip()) for seg in counts)
+
+
 def asks_new(query: Query) -> bool:
     """Whether the question counts what was added ("新开了多少个", "增加了几家", "how many new"), not
     what there is: 新 as a word or an adding verb, not inside a name (高新技术企业, 新能源汽车)."""
@@ -307,6 +314,7 @@ def asks_new(query: Query) -> bool:
         return True
     return any(
         word == "新" or ADDED.fullmatch(word) is not None or (word.startswith("新") and tag.startswith("v"))
+        or _NEWLY.match(word) is not None
         for word, tag in tagged_words(query.search_text)
     )
 
@@ -317,10 +325,15 @@ def names(clause: str, things: tuple[str, ...]) -> bool:
     "大学" / "学校")."""
     if any(form in clause for form in things):
         return True
-    heads = {form[-1] for form in things if HAN.fullmatch(form[-1])}
+    heads = {_head(form) for form in things if HAN.fullmatch(form[-1])}
     return bool(heads) and any(
         tag.startswith("n") and len(word) >= 2 and word[-1] in heads for word, tag in tagged_words(clause)
     )
+
+
+def _head(noun: str) -> str:
+    """The character that says what a noun is: its last, or the one before a suffix ("林子" -> 林)."""
+    return noun[-2] if len(noun) >= 2 and noun[-1] in "子儿" else noun[-1]
 
 
 def counted(query: Query) -> tuple[str, ...]:
@@ -352,4 +365,7 @@ def counted(query: Query) -> tuple[str, ...]:
     # says what is counted, in words of its own.
     if len(starts) > 1 and head and head[0] in LIGHT_NOUNS:
         return ()
-    return tuple(dict.fromkeys(found))
+    # A word of three characters is named by the word it starts with: "油茶树" by the reports' 油茶,
+    # "老人家" by 老人 (老年人).
+    inside = [w[:2] for w in found if len(w) == 3 and dictionary_frequency(w[:2]) > 0 and w[:2] not in QUESTION_WORDS]
+    return tuple(dict.fromkeys([*found, *inside]))

@@ -61,6 +61,7 @@ CLAUSE_DENSE = 0.5
 # The same for one clause against the others of its sentence (each clause is embedded at build
 # time). Fit on the tuning questions: 0.5 and 1 answered one more (tune2) than 0, and changed no other.
 CLAUSE_MEANING = 0.5
+_FIGURE = re.compile(r"\d")
 _GOES_ON = re.compile(r"^(?:[二三四五六七八九十]是|（[二三四五六七八九十]）|第[二三四五六七八九十]|[2-9][.、])")
 _FIRST_ITEM = re.compile(r"^(?:一是|（一）|第一[，、是]|1[.、])")
 # An enumeration is quoted up to this many characters (`enumeration`).
@@ -169,6 +170,8 @@ def _best(
     best: Window | None = None
     level = figure and not asked.RATE.search(query.normalized)
     unit = asked.unit_asked(query) if figure else None
+    # A count of what was added ("净增…42户") is no figure of how many there are, unless that is asked.
+    added = unit is not None and asked.asks_new(query)
     top = max((passages[i].score for i in among), default=0.0)
     for i in among:
         # The retriever's score carries the question's years, reports and tense; a passage it
@@ -184,7 +187,7 @@ def _best(
             other = bool(years) and bool(named) and not named & {str(y) for y in years}
             weight = prior * (OTHER_YEAR if other else 1.0)
             close = _closeness(sims.get(sentence.strip(), 0.0))
-            window = _widen(i, clauses, words, figure, weight, level, unit, sims)
+            window = _widen(i, clauses, words, figure, weight, level, unit, sims, added)
             if window is None:
                 # Nothing of the question's wording, but the model finds the sentence close: a
                 # paraphrase ("给老人做饭吃的地方" for 老年助餐点) is answered by meaning.
@@ -220,6 +223,7 @@ def _widen(
     level: bool = False,
     unit: re.Pattern[str] | None = None,
     sims: dict[str, float] | None = None,
+    added: bool = True,
 ) -> Window | None:
     """The best clause of a sentence, widened to neighbours that add question words. Of the clauses
     holding some of the question's words, the best holds most of their weight plus the model's
@@ -229,7 +233,12 @@ def _widen(
         return None
     sims = sims or {}
     credits = [words.credit(c) for c in clauses]
-    gives = [asked.gives(text, level, unit) for text in clauses]
+
+    def given(text: str) -> bool:
+        """The figure asked for; in a unit asked without 新, not only a count of what was added."""
+        return asked.gives(text, level, unit) and (added or unit is None or not asked.only_added(text, unit))
+
+    gives = [given(text) for text in clauses]
     scores = [_score(words, c, figure, g) for c, g in zip(credits, gives, strict=True)]
     if max(scores) == 0:
         return None
@@ -256,18 +265,23 @@ def _widen(
                 options.append((float("inf"), hi + 1))  # the figure asked for follows its subject
         elif not any(gives[lo : hi + 1]):
             # The figure in the unit asked is in a neighbour ("新建公办幼儿园10所，确保公立幼儿园…50%").
-            options.extend((float("inf"), j) for j in (hi + 1, lo - 1) if 0 <= j < len(clauses) and gives[j])
+            # Past clauses with no figure between ("全年净增…42户，创近年新高，累计达到606户"), within the
+            # clauses allowed; the first figure met is the one.
+            after = next((j for j in range(hi + 1, min(len(clauses), lo + MAX_CLAUSES)) if _FIGURE.search(clauses[j])), None)
+            before = next((j for j in range(lo - 1, max(-1, hi - MAX_CLAUSES), -1) if _FIGURE.search(clauses[j])), None)
+            options.extend((float("inf"), j) for j in (after, before) if j is not None and gives[j])
         if not options:
             break
         _, j = max(options)
         if len("".join(clauses[min(lo, j) : max(hi, j) + 1])) > MAX_CHARS:
             break
+        for k in range(min(lo, j), max(hi, j) + 1):
+            for t, c in credits[k].items():
+                got[t] = max(got.get(t, 0.0), c)
         lo, hi = min(lo, j), max(hi, j)
-        for t, c in credits[j].items():
-            got[t] = max(got.get(t, 0.0), c)
     text = "".join(clauses[lo : hi + 1])
     covered = frozenset(t for t, c in got.items() if c == 1.0)
-    return Window(passage, text, covered, prior * _score(words, got, figure, asked.gives(text, level, unit)))
+    return Window(passage, text, covered, prior * _score(words, got, figure, given(text)))
 
 
 def _closeness(similarity: float) -> float:

@@ -22,7 +22,7 @@ from functools import cached_property, lru_cache
 
 from qa import glossary, synonyms
 from qa.question import Query, spans_as_years
-from vectorstore.lexical import dictionary_frequency, tagged_words, tokenize, words
+from vectorstore.lexical import cut, dictionary_frequency, tagged_words, tokenize, words
 from vectorstore.sentences import SENTENCE
 
 # Words questions use to ask, not to say what about.
@@ -64,6 +64,10 @@ OTHER_THING = 0.4
 _GENERIC = frozenset(
     "全市 全省 全国 全年 累计 新增 城镇 主要 当年 年均 实现 完成 达到 其中 以上 持续 不断 进一步".split()  # noqa: SIM905
 )
+# jieba's tags of closed word classes: adverbs, prepositions, conjunctions, particles, pronouns,
+# modal particles, interjections ("又", "给", "或者", "咋样", "都"). They say how a thing is asked about,
+# never which thing: reports write them rarely, so their rarity would weigh like a subject's.
+_FUNCTION_TAGS = frozenset("dpcurye")
 # jieba's tags of names: place, organisation, person, other proper noun.
 _NAME_TAGS = frozenset({"ns", "nt", "nr", "nz"})
 
@@ -187,10 +191,12 @@ class QuestionWords:
         use: 绿化覆盖率 is not the 森林覆盖率 asked about, nor 脱贫人口 the population."""
         cut = _tagged(text)
         seen = False
-        for i, (token, _) in enumerate(cut):
+        for i, (token, own) in enumerate(cut):
             if token not in forms:
                 continue
             seen = True
+            if own == "v":
+                return False  # a noun before a verb is what does it (生猪出栏), not another kind of it
             before, tag = cut[i - 1] if i else ("", "")
             # A noun in front names another thing (绿化覆盖率); a verb usually acts on this one
             # (促进消费), except for an English question, whose few Chinese terms say exactly what it is.
@@ -218,7 +224,14 @@ def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
             if not _YEAR_WORD.match(figure):
                 forms.setdefault(figure, (figure,))
     else:
+        function = {w for w, tag in _tagged(query.normalized) if tag[:1] in _FUNCTION_TAGS}
+        # The measure word of the count asked ("多少亩", "多少户") is checked as its unit
+        # (`qa.asked.unit_asked`), not looked for as a word: reports glue it to figures ("3.1万亩").
+        pieces = cut(query.normalized)
+        measures = {b for a, b in zip(pieces, pieces[1:]) if a in ("多少", "几") and len(b) == 1}
         for word in words(spans_as_years(query.normalized)):
+            if word in function or word in measures:
+                continue
             # jieba's dictionary holds phrases glued to an asking word ("哪些项目", "哪些地方"): the
             # asking word is wording, what follows it a word of the question.
             if word not in QUESTION_WORDS and word not in _REPHRASE:
@@ -249,10 +262,12 @@ def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
             forms.setdefault(word, own)
     # A word is as telling as the commonest way the reports write it.
     weights = {w: min(vocabulary.weight(f) for f in fs) for w, fs in forms.items()}
+    # A word of three characters the reports never write has the report words inside it as parts
+    # ("油茶树": 油茶).
     parts = {
         w: tuple(p for p in tokenize(w) if p != w and len(p) >= 2)
         for w in forms
-        if len(w) >= 4 and _CJK.search(w)
+        if _CJK.search(w) and (len(w) >= 4 or (len(w) == 3 and not any(vocabulary.knows(f) for f in forms[w])))
     }
     context = f"{query.normalized} {' '.join(query.expansions)}"
     return QuestionWords(

@@ -180,12 +180,20 @@ def test_one_years_growth_is_not_answered_with_a_five_year_average(opened_index:
 @pytest.mark.parametrize(
     "question",
     [
-        "自贡规模以上工业企业有多少户？",  # the reports say how many were added (新增…34户), not how many there are
+        # for 2024 the reports say how many were added (新增…34户), not how many there are
+        "2024年底自贡规模以上工业企业有多少户？",
         "What was Zigong's population in 2024?",  # a quantity asked for in English; no clause gives it
     ],
 )
 def test_a_figure_of_another_kind_is_not_given_for_the_one_asked(opened_index: Any, question: str) -> None:
     assert not _ask(opened_index, question).found
+
+
+def test_a_total_after_the_count_added_is_the_total_asked(opened_index: Any) -> None:
+    # "全年净增规模以上工业企业42户，创近年新高，累计达到606户": the clause of additions leads to the total,
+    # past the clause between; the question names no year, so the answer names it.
+    answer = _ask(opened_index, "自贡规模以上工业企业有多少户？")
+    assert answer.found and "606户" in answer.text and "2020年" in answer.text, answer.text
 
 
 def test_a_question_about_what_was_added_gets_the_added_count(opened_index: Any) -> None:

@@ -379,3 +379,44 @@ def test_english_words_only_the_dictionary_knows_are_something_to_look_for(real_
     _answered_with("How many elevators will Zigong add to old residential buildings in 2025?", "210部", real_index)
     _answered_with("How many lifts were added to existing homes in 2024?", "150部", real_index)
     assert understand("How many elevators will Zigong add in 2025?").tense == "plan"
+
+
+class _KnowsAll:
+    """A vocabulary that knows every word and weighs each alike."""
+
+    def knows(self, word: str) -> bool:
+        return True
+
+    def weight(self, word: str) -> float:
+        return 1.0
+
+
+def test_closed_word_classes_and_the_unit_asked_are_no_words_of_the_subject() -> None:
+    words = question_words(understand("2024年自贡准备再多种多少亩油茶？干完的又有多少个？"), _KnowsAll())  # type: ignore[arg-type]
+    # 再 and 又 (adverbs) say how it is asked; 亩, the unit of the count asked, is checked as a unit.
+    assert not {"再", "又", "亩"} & set(words.weights) and "油茶" in words.weights
+
+
+def test_what_a_count_names_is_found_by_its_head_and_the_words_inside_it() -> None:
+    things = asked.counted(understand("2024年的计划里，自贡准备多种多少亩油茶树？"))
+    assert "油茶" in things and asked.names("新增油茶3.1万亩", things)
+    assert asked.names("新增造林面积2万亩", ("林子",))  # 子 is a suffix: a 林子 is a kind of 林
+    assert not asked.names("新建公办幼儿园10所", ("大学",))
+
+
+def test_a_count_of_what_was_added_is_no_count_of_what_there_is() -> None:
+    assert asked.asks_new(understand("2017年自贡打算新种多少亩林子？"))  # 新 and a verb
+    assert not asked.asks_new(understand("2020年底自贡规模以上的工厂一共有多少家？"))
+    unit = asked.unit_asked(understand("自贡规模以上工业企业有多少家？"))
+    assert unit is not None
+    assert asked.only_added("全年净增规模以上工业企业42户，", unit)
+    assert not asked.only_added("全年净增规模以上工业企业42户，创近年新高，累计达到606户。", unit)
+    assert asked.only_added("新登记各类经营主体2.2万户", unit)
+
+
+@pytest.mark.model
+def test_colloquial_changes_and_counts_are_answered_from_the_clause_that_states_them(real_index: Settings) -> None:
+    # "涨了多少" asks for a change: a rise in per cent answers it, a sum in 亿元 does not.
+    _answered_with("2024年自贡新能源汽车销量涨了多少？", "65.3%", real_index)
+    # A count of additions in a list ("新增规模以上工业企业34户、…，新登记各类经营主体2.2万户") is no total.
+    assert not qa.ask("2024年底自贡一共有多少户规模以上工业企业？", settings=real_index).found
