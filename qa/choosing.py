@@ -267,8 +267,9 @@ def _widen(
             # The figure in the unit asked is in a neighbour ("新建公办幼儿园10所，确保公立幼儿园…50%").
             # Past clauses with no figure between ("全年净增…42户，创近年新高，累计达到606户"), within the
             # clauses allowed; the first figure met is the one.
-            after = next((j for j in range(hi + 1, min(len(clauses), lo + MAX_CLAUSES)) if _FIGURE.search(clauses[j])), None)
-            before = next((j for j in range(lo - 1, max(-1, hi - MAX_CLAUSES), -1) if _FIGURE.search(clauses[j])), None)
+            figured = [j for j in range(len(clauses)) if _FIGURE.search(clauses[j])]
+            after = next((j for j in figured if hi < j < lo + MAX_CLAUSES), None)
+            before = next((j for j in reversed(figured) if hi - MAX_CLAUSES < j < lo), None)
             options.extend((float("inf"), j) for j in (after, before) if j is not None and gives[j])
         if not options:
             break

@@ -228,7 +228,7 @@ def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
         # The measure word of the count asked ("多少亩", "多少户") is checked as its unit
         # (`qa.asked.unit_asked`), not looked for as a word: reports glue it to figures ("3.1万亩").
         pieces = cut(query.normalized)
-        measures = {b for a, b in zip(pieces, pieces[1:]) if a in ("多少", "几") and len(b) == 1}
+        measures = {b for a, b in zip(pieces, pieces[1:], strict=False) if a in ("多少", "几") and len(b) == 1}
         for word in words(spans_as_years(query.normalized)):
             if word in function or word in measures:
                 continue
