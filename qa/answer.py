@@ -54,6 +54,8 @@ _LIST = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# What makes English text a question: a question word or mark.
+_ASKING_EN = re.compile(r"\b(?:how|what|which|when|where|who|whom|whose|why|whether)\b|\?", re.IGNORECASE)
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
@@ -153,7 +155,10 @@ class Composer:
         # A bare number ("alert(1)" leaves only "1") names nothing to look for: any clause holding it
         # would "cover" the question whole. An English question whose words the glossary lacks names
         # them in the dictionary's report words ("lifts" -> 电梯), and those are something to look for.
-        features["telling"] = float(any(not _FIGURE_ONLY.fullmatch(t) for t in (*words.weights, *choosing.weights)))
+        # Only a question, though: "'; DROP TABLE embeddings; --" is no question, whatever 落下 the
+        # dictionary gives for "drop".
+        hinted_words = choosing.weights if _ASKING_EN.search(query.normalized) else {}
+        features["telling"] = float(any(not _FIGURE_ONLY.fullmatch(t) for t in (*words.weights, *hinted_words)))
         return windows, features, names
 
     def features(
