@@ -61,7 +61,6 @@ CLAUSE_DENSE = 0.5
 # The same for one clause against the others of its sentence (each clause is embedded at build
 # time). Fit on the tuning questions: 0.5 and 1 answered one more (tune2) than 0, and changed no other.
 CLAUSE_MEANING = 0.5
-_FIGURE = re.compile(r"\d")
 _GOES_ON = re.compile(r"^(?:[二三四五六七八九十]是|（[二三四五六七八九十]）|第[二三四五六七八九十]|[2-9][.、])")
 _FIRST_ITEM = re.compile(r"^(?:一是|（一）|第一[，、是]|1[.、])")
 # An enumeration is quoted up to this many characters (`enumeration`).
@@ -267,7 +266,7 @@ def _widen(
             # The figure in the unit asked is in a neighbour ("新建公办幼儿园10所，确保公立幼儿园…50%").
             # Past clauses with no figure between ("全年净增…42户，创近年新高，累计达到606户"), within the
             # clauses allowed; the first figure met is the one.
-            figured = [j for j in range(len(clauses)) if _FIGURE.search(clauses[j])]
+            figured = [j for j in range(len(clauses)) if asked.DIGIT.search(clauses[j])]
             after = next((j for j in figured if hi < j < lo + MAX_CLAUSES), None)
             before = next((j for j in reversed(figured) if hi - MAX_CLAUSES < j < lo), None)
             options.extend((float("inf"), j) for j in (after, before) if j is not None and gives[j])
