@@ -56,7 +56,7 @@ BY_HOW_MUCH = re.compile(rf"(?:{_CHANGE}|上升|涨|降|多|少)了?(?:多少|�
 STATES_CHANGE = re.compile(rf"{_CHANGE}|%|百分点|倍|翻|{ADDED.pattern}")  # an addition ("新增3家") is one
 # 新 and an everyday verb, as people say "newly done" ("新种", "新盖", "新开"), whatever jieba tags the pair.
 _NEWLY = re.compile(r"新[种栽植盖修建开办设招引买装添挂评签上]")
-NEW = re.compile(r"\bnew(?:ly)?\b|\badded\b", re.IGNORECASE)
+NEW = re.compile(r"\bnew(?:ly)?\b|\badd(?:s|ed|ing)?\b|\bhow many more\b", re.IGNORECASE)
 # "增加了几家", "多了几家": a count of what was added, as "新增" is.
 ADDING = re.compile(r"增加|增添|多了|多出")
 GROWTH_ASKED = re.compile(r"增长|增速|增幅|\bgr[oe]w|\bgrowth|\bincrease|\brise|\brose", re.IGNORECASE)
@@ -325,15 +325,10 @@ def names(clause: str, things: tuple[str, ...]) -> bool:
     "大学" / "学校")."""
     if any(form in clause for form in things):
         return True
-    heads = {_head(form) for form in things if HAN.fullmatch(form[-1])}
+    heads = {form[-1] for form in things if HAN.fullmatch(form[-1])}
     return bool(heads) and any(
         tag.startswith("n") and len(word) >= 2 and word[-1] in heads for word, tag in tagged_words(clause)
     )
-
-
-def _head(noun: str) -> str:
-    """The character that says what a noun is: its last, or the one before a suffix ("林子" -> 林)."""
-    return noun[-2] if len(noun) >= 2 and noun[-1] in "子儿" else noun[-1]
 
 
 def counted(query: Query) -> tuple[str, ...]:

@@ -191,12 +191,10 @@ class QuestionWords:
         use: 绿化覆盖率 is not the 森林覆盖率 asked about, nor 脱贫人口 the population."""
         cut = _tagged(text)
         seen = False
-        for i, (token, own) in enumerate(cut):
+        for i, (token, _) in enumerate(cut):
             if token not in forms:
                 continue
             seen = True
-            if own == "v":
-                return False  # a noun before a verb is what does it (生猪出栏), not another kind of it
             before, tag = cut[i - 1] if i else ("", "")
             # A noun in front names another thing (绿化覆盖率); a verb usually acts on this one
             # (促进消费), except for an English question, whose few Chinese terms say exactly what it is.
@@ -262,12 +260,10 @@ def question_words(query: Query, vocabulary: Vocabulary) -> QuestionWords:
             forms.setdefault(word, own)
     # A word is as telling as the commonest way the reports write it.
     weights = {w: min(vocabulary.weight(f) for f in fs) for w, fs in forms.items()}
-    # A word of three characters the reports never write has the report words inside it as parts
-    # ("油茶树": 油茶).
     parts = {
         w: tuple(p for p in tokenize(w) if p != w and len(p) >= 2)
         for w in forms
-        if _CJK.search(w) and (len(w) >= 4 or (len(w) == 3 and not any(vocabulary.knows(f) for f in forms[w])))
+        if len(w) >= 4 and _CJK.search(w)
     }
     context = f"{query.normalized} {' '.join(query.expansions)}"
     return QuestionWords(

@@ -55,8 +55,8 @@ def test_the_shipped_coefficients_are_what_the_tuning_questions_fit(real_index: 
     assert intercept == pytest.approx(shipped.intercept, abs=0.05)
     # What the README reports for this fit (5-fold cross-validation repeated with other folds,
     # "Answers on questions nobody tuned for").
-    assert cv["false_refusal_rate"] == pytest.approx(0.115, abs=0.006), cv
-    assert cv["false_answer_rate"] == pytest.approx(0.055, abs=0.006), cv
+    assert cv["false_refusal_rate"] == pytest.approx(0.110, abs=0.006), cv
+    assert cv["false_answer_rate"] == pytest.approx(0.052, abs=0.006), cv
 
 
 # The rule cascade this decision replaced, measured on the same files before the change (README,
