@@ -74,16 +74,22 @@ class Chat:
         box = self.page.locator("#zgqa-question textarea")
         box.fill(question)
         box.press("Enter")
+        # Done when the last yield has come: it brings this answer's sources to the panel (or the
+        # answer is a failure, which has none). Streaming re-renders the messages until then, and a
+        # click landing on a message while it is replaced does nothing (CI once lost a click so).
         self.page.wait_for_function(
             """([before, searching]) => {
                 const bots = document.querySelectorAll("#zgqa-chat [data-testid='bot']");
-                return bots.length > before && !bots[bots.length - 1].innerText.includes(searching)
-                    && !document.querySelector("#zgqa-chat .pending");
+                if (bots.length <= before || document.querySelector("#zgqa-chat .pending")) return false;
+                const last = bots[bots.length - 1].innerText;
+                const panel = document.querySelector("#zgqa-sources")?.innerText || "";
+                return !last.includes(searching)
+                    && (panel.includes(`Sources of answer ${before + 1}`) || last.trim().startsWith("⚠️"));
             }""",
             arg=[before, "Searching the reports"],
             timeout=30_000,
         )
-        self.page.wait_for_timeout(300)  # the last yield carries the sources panel
+        self.page.wait_for_timeout(300)  # the chart and table that follow the answer
         answer = self.page.locator("#zgqa-chat [data-testid='bot']").last.inner_text()
         return answer, self.page.locator("#zgqa-sources").inner_text()
 
