@@ -82,9 +82,8 @@ class Chat:
                 const bots = document.querySelectorAll("#zgqa-chat [data-testid='bot']");
                 if (bots.length <= before || document.querySelector("#zgqa-chat .pending")) return false;
                 const last = bots[bots.length - 1].innerText;
-                const panel = document.querySelector("#zgqa-sources")?.innerText || "";
-                return !last.includes(searching)
-                    && (panel.includes(`Sources of answer ${before + 1}`) || last.trim().startsWith("⚠️"));
+                const sources = document.querySelector(`#zgqa-sources #zgqa-answer-${before + 1}`);
+                return !last.includes(searching) && (sources !== null || last.trim().startsWith("⚠️"));
             }""",
             arg=[before, "Searching the reports"],
             timeout=30_000,
