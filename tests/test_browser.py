@@ -133,6 +133,8 @@ def test_a_person_asks_in_chinese_and_english_and_gets_cited_answers_refusals_an
     # Emptying the chat with its own button forgets the conversation: no follow-up of a cleared chat.
     page.locator("#zgqa-chat button[aria-label='Clear']").click()
     page.wait_for_function("() => document.querySelectorAll(\"#zgqa-chat [data-testid='bot']\").length === 0")
+    # The chat empties in the browser at once; the server's clear (panel and history) comes after.
+    page.get_by_text("来源将显示在这里 · Sources appear here.").wait_for(timeout=10_000)
     answer, _ = chat.ask("那2020年呢？")
     assert "理解为" not in answer
     page.close()
