@@ -249,6 +249,8 @@ def respond(
     it gives (`plain_copy`). Every failure ends as a message in the chat."""
     groups = list(groups or [])
     copies = list(copies or [])
+    if not chat:  # a new conversation, even if a clear sent a moment earlier has not reset the state yet
+        questions, groups, copies = [], [], []
     if not " ".join(message.split()):  # nothing asked: no empty bubble, a notice in both languages
         with warnings.catch_warnings():  # outside a request (a direct call) it is a Python warning
             warnings.simplefilter("ignore")
