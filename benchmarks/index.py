@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from vectorstore import load
+from vectorstore.building import BATCH
 from vectorstore.config import Settings
 from vectorstore.records import lexical_text, passage_text
-from vectorstore.store import BATCH, Store
+from vectorstore.store import Store
 
 SCALE = 50_000
 QUESTIONS = [

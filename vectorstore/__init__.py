@@ -6,10 +6,11 @@ Importing this package loads no model and opens no database; `build` and `open_s
 Leaves out: question answering (the `qa` package builds on this one, never the reverse).
 """
 
+from vectorstore.building import BuildReport
 from vectorstore.chunking import CHUNKER_VERSION, Chunk
 from vectorstore.errors import ManifestError, ModelError, SeedsError, StoreError, ZgqaError
 from vectorstore.ingest import Corpus, Report, load
-from vectorstore.store import BuildReport, Store, build, open_store
+from vectorstore.store import Store, build, open_store
 
 __all__ = [
     "CHUNKER_VERSION",

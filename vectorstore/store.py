@@ -19,8 +19,9 @@ Chroma runs embedded (a folder) by default, or as a server through HttpClient wh
 `ZGQA_CHROMA_HOST` is set; the record manager, embedding cache and lexical index live in the local
 index folder in both cases, namespaced by where the collection is.
 
-Leaves out: ranking and fusion (that is retrieval, in `qa/`); what a record holds (`records.py`); opening
-Chroma and telling what is damaged (`opening.py`); the embedding cache itself (`embedding_cache.py`).
+Leaves out: the steps of a build (`building.py`); ranking and fusion (that is retrieval, in `qa/`);
+what a record holds (`records.py`); opening Chroma and telling what is damaged (`opening.py`); the
+embedding cache itself (`embedding_cache.py`).
 """
 
 from __future__ import annotations
@@ -28,41 +29,30 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sys
-import time
 import weakref
-from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vectorstore import encoders, materialized, opening
 from vectorstore import figures as figure_table
-from vectorstore.chunking import Chunk
+from vectorstore.building import BATCH, BuildReport
 from vectorstore.config import DEFAULT_MODEL, Settings
 from vectorstore.embedding_cache import cached_embeddings
 from vectorstore.embeddings import ModelEmbeddings
 from vectorstore.errors import StoreError, ZgqaError
-from vectorstore.generations import build_lock, current_root, damaged, link_damage, publish, read, stage
+from vectorstore.generations import current_root, damaged, link_damage, read
 from vectorstore.ingest import Corpus
-from vectorstore.lexical import LexicalIndex, fingerprint_of
+from vectorstore.lexical import LexicalIndex
 from vectorstore.records import (
     META_PREFIX,
     Identity,
-    chunk_metadata,
-    chunk_of_record,
-    lexical_text,
-    passage_text,
-    record_id,
 )
-from vectorstore.sentences import SentenceVectors, clauses, split
+from vectorstore.sentences import SentenceVectors
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
-# Documents per indexing batch: how often the record manager commits and the progress bar moves.
-# Larger batches let sentence-transformers sort more texts by length and pad less.
-BATCH = 128
 # Questions whose vectors are remembered: retrieval and the answer step each need the same one.
 QUERY_MEMORY = 64
 # How many neighbours Chroma's HNSW explores per query (its default is 100). Below the collection's
@@ -70,34 +60,6 @@ QUERY_MEMORY = 64
 # vectors, as here) in a different shape in every process: the same question got other passages
 # in 5 runs of 12. Above it, the search reaches every passage and is the same in every process.
 SEARCH_EF = 1000
-
-
-@dataclass
-class BuildReport:
-    """What one build did, in the user's terms: chunks added, updated, unchanged and deleted."""
-
-    location: str
-    chunks: int
-    added: int = 0
-    updated: int = 0
-    skipped: int = 0
-    deleted: int = 0
-    embedded: int = 0  # passages run through the model; the rest came from the embedding cache
-    sentences_embedded: int = 0  # their sentences and clauses run through the model (the sentence vectors)
-    rebuilt_because: list[str] = field(default_factory=list)
-    discarded: list[str] = field(default_factory=list)  # a damaged generation or link, corrupt cache entries
-    seconds: float = 0.0
-
-    def summary(self) -> str:
-        return (
-            f"{self.chunks} chunks in {self.location}: {self.added} added, {self.updated} updated, "
-            f"{self.skipped} unchanged, {self.deleted} deleted; {_counted(self.embedded, 'passage')} "
-            f"and {_counted(self.sentences_embedded, 'sentence')} embedded ({self.seconds:.1f} s)"
-        )
-
-
-def _counted(n: int, thing: str) -> str:
-    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 class Store:
@@ -354,248 +316,14 @@ class Store:
                 raise
             raise StoreError(opening.unreachable(self.settings, exc)) from exc
 
-    # -- writing -------------------------------------------------------------------------------
+    # -- writing (vectorstore.building) ------------------------------------------------------------
 
     def build(self, corpus: Corpus, *, rebuild: bool = False, prune: bool = False) -> BuildReport:
-        """Bring the index up to date with the corpus; afterwards this store reads the new index.
+        """Bring the index up to date with the corpus; afterwards this store reads the new index
+        (`vectorstore.building.build`)."""
+        from vectorstore import building
 
-        Embedded, the build works on a copy of the current generation and switches to it in one
-        atomic rename only once it is complete: a build killed at any point (SIGKILL included)
-        leaves the previous index answering exactly as before, and its copy is swept by the next
-        build. A Chroma server's collection is updated in place (and refused until a build completes).
-        Builds of one index take turns (a file lock), so none is lost to another. A build that would
-        remove more than half of the indexed reports stops unless `prune` says to.
-        """
-        with build_lock(self.settings, self._say):
-            return self._build_locked(corpus, rebuild=rebuild, prune=prune)
-
-    def _build_locked(self, corpus: Corpus, *, rebuild: bool, prune: bool) -> BuildReport:
-        if self.settings.chroma_host:
-            return self._build(corpus, rebuild=rebuild, prune=prune)
-        found = opening.generation_damage(self.settings, self.root) if not self.link_damage else None
-        if not rebuild:
-            if self.link_damage:
-                raise StoreError(damaged(self.location, self.link_damage))
-            if found is not None:
-                where = opening.shown(self.root / found[0], self.settings)
-                raise StoreError(damaged(self.location, f"{where}: {found[1]}"))
-        discarded = []
-        if rebuild:  # from scratch: nothing of the current generation is read, damaged or not
-            if self.link_damage:
-                discarded.append(f"the `current` link ({self.link_damage.removeprefix('its `current` link ')})")
-            elif found is not None:
-                discarded.append(f"the index generation {self.root.name}: {found[0]} is damaged")
-            elif not prune:
-                self._refuse_mass_removal({c.source for c in corpus.chunks()})
-            for thing in discarded:
-                self._say(f"Discarding {thing}.")
-            self._say("Rebuilding the index from scratch: asked to.")
-        staging = stage(self.settings, None if rebuild else self.root)
-        try:
-            with Store(
-                self.settings, progress=self.progress, embeddings=self.embeddings, identity=self._identity, root=staging
-            ) as building:
-                building._say = self._say  # type: ignore[method-assign]  # one voice, whatever this store's is
-                report = building._build(corpus, rebuild=rebuild, prune=prune)
-            if rebuild:
-                report.rebuilt_because = ["asked to"]
-                report.discarded[:0] = discarded
-            changed = report.added or report.updated or report.deleted or report.rebuilt_because or building.resynced
-            if changed or self.root == self.settings.index:
-                new = publish(self.settings, staging)
-            else:  # nothing to switch to: the copy is the same index
-                shutil.rmtree(staging, ignore_errors=True)
-                return report
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        self.close()
-        self.link_damage = None  # the link is the one just published
-        self._open(new)
-        return report
-
-    def _build(self, corpus: Corpus, *, rebuild: bool = False, prune: bool = False) -> BuildReport:
-        from langchain_core.indexing import index
-
-        start = time.perf_counter()
-        chunks = corpus.chunks()
-        if not prune:
-            self._refuse_mass_removal({c.source for c in chunks})
-        report = BuildReport(location=self.location, chunks=len(chunks))
-        identity = self.identity()
-        existing = self.collection()
-        if existing is not None:
-            built = Identity.from_metadata(existing.metadata)
-            reasons = ["asked to"] if rebuild else []
-            if built is None:
-                reasons.append("the collection was not built by zgqa")
-            elif differences := built.differences(identity):
-                reasons.extend(f"it was built with {d}" for d in differences)
-            elif not rebuild and existing.count() != len(self._record_manager().list_keys()):
-                reasons.append("the collection and the record of what it holds disagree")
-        else:
-            # Records of a collection that is gone would make the indexing API skip every chunk.
-            reasons = ["there is no collection yet"]
-        if reasons:
-            if existing is not None:
-                self._say(f"Rebuilding the index from scratch: {'; '.join(reasons)}.")
-                report.rebuilt_because = reasons
-            self._drop()
-        manager = self._record_manager()
-        before = {chunk_of_record(rid): rid for rid in manager.list_keys()}
-        store = self.vectorstore()
-        places = self._places(list(before.values()))
-        counted = self._show_model_work([c for c in chunks if c.id not in before])
-        docs = self._documents(chunks, bar=not counted)
-        embedded_before = self.embeddings.embedded
-        try:
-            index(
-                docs,
-                manager,
-                store,
-                cleanup="full",
-                key_encoder=record_id,
-                batch_size=BATCH,
-            )
-        except ZgqaError:
-            raise
-        except Exception as exc:  # a server that went away, a full disk: say where and how to finish
-            raise StoreError(
-                f"Indexing into {self.location} failed: {exc}. The index may be partly updated and is refused "
-                "until a build completes: run `zgqa build` again."
-            ) from exc
-        after = {chunk_of_record(rid): rid for rid in manager.list_keys()}
-        report.embedded = self.embeddings.embedded - embedded_before
-        report.added = sum(1 for c in after if c not in before)
-        report.updated = sum(1 for c, rid in after.items() if c in before and before[c] != rid)
-        report.deleted = sum(1 for c in before if c not in after)
-        report.skipped = sum(1 for c, rid in after.items() if before.get(c) == rid)
-        # A chunk's id holds its text, so an edited chunk is a new chunk and its old one is gone; in the
-        # user's terms it was updated: as many as were both added and deleted in one report's section.
-        gone = Counter(places.get(rid) for c, rid in before.items() if c not in after)
-        new = Counter((ch.source, ch.section) for ch in chunks if ch.id not in before)
-        edited = sum(min(n, gone[place]) for place, n in new.items())
-        report.added, report.deleted, report.updated = (
-            report.added - edited, report.deleted - edited, report.updated + edited
-        )
-        try:
-            self._sync_lexical()
-        finally:
-            self.embeddings.close_bar()
-        report.sentences_embedded = self.embeddings.embedded - embedded_before - report.embedded
-        self._sync_figures(corpus)
-        for name in dict.fromkeys(self._dropped):
-            report.discarded.append(f"the corrupt embedding-cache entry {name}")
-            self._say(f"Dropped the corrupt embedding-cache entry {name}: its text was embedded again.")
-        report.seconds = time.perf_counter() - start
-        return report
-
-    def _show_model_work(self, new: list[Chunk]) -> bool:
-        """Say how many texts this build will run through the model (the new chunks' passages and every
-        sentence, less what the embedding cache holds), and count them on one bar: its first estimate is
-        for the whole build, where the chunk bar's had covered the passages alone (a 50 MB report's
-        sentences then took hours after an estimate of two minutes)."""
-        if not self.progress:
-            return False
-        passages = list(dict.fromkeys(passage_text(c) for c in new))
-        whole = set(passages)  # a one-sentence passage is embedded once
-        said = list(dict.fromkeys(s for c in new for s in split(c.text)))
-        sentences = [s for s in dict.fromkeys([*said, *(p for s in said for p in clauses(s))]) if s not in whole]
-        if not passages and not sentences:
-            return False
-        store = self._cached_embeddings().document_embedding_store
-        missing = [sum(v is None for v in store.mget(part)) for part in (passages, sentences)]
-        todo = sum(missing)
-        if todo:
-            self._say(f"{todo} new texts to embed: {missing[0]} passages, then {missing[1]} of their sentences "
-                      f"and clauses ({len(passages) + len(sentences) - todo} cached).")
-            self.embeddings.open_bar(todo)
-        return bool(todo)
-
-    def _places(self, ids: list[str]) -> dict[str, tuple[str, str]]:
-        """Each record's report and section, as the collection holds them."""
-        collection = self.collection()
-        if collection is None or not ids:
-            return {}
-        got = collection.get(ids=ids, include=["metadatas"])
-        return {
-            rid: (str(meta.get("source")), str(meta.get("section")))
-            for rid, meta in zip(got["ids"], got["metadatas"] or [], strict=False)
-            if meta
-        }
-
-    def _documents(self, chunks: list[Chunk], *, bar: bool = True) -> Iterator[Document]:
-        from langchain_core.documents import Document
-
-        docs = (Document(page_content=passage_text(c), metadata=chunk_metadata(c)) for c in chunks)
-        if not (self.progress and bar):
-            yield from docs
-            return
-        from tqdm import tqdm
-
-        yield from tqdm(docs, total=len(chunks), desc="indexing chunks", unit="chunk", file=sys.stderr)
-
-    def _sync_lexical(self) -> None:
-        """Rebuild BM25 from the collection's own records and stamp the collection with their fingerprint."""
-        collection = self.collection()
-        assert collection is not None
-        got = collection.get(include=["documents", "metadatas"])
-        records = [
-            (rid, lexical_text(str(meta["section"]), text))
-            for rid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
-        ]
-        fingerprint = fingerprint_of([rid for rid, _ in records])
-        stamp = (collection.metadata or {}).get(f"{META_PREFIX}lexical")
-        folder = self.folder / "lexical"
-        self._sync_sentences(got["documents"] or [], fingerprint)
-        if stamp == fingerprint and LexicalIndex.is_current(folder):
-            return
-        lexical = LexicalIndex.build(records)
-        lexical.save(folder)
-        self.resynced = True
-        self._lexical = lexical
-        meta = dict(collection.metadata or {})
-        meta[f"{META_PREFIX}lexical"] = fingerprint
-        collection.modify(metadata=meta)
-
-    def _sync_sentences(self, texts: list[str], fingerprint: str) -> None:
-        """Embed every sentence of the records (through the embedding cache) unless the saved vectors
-        already come from these records."""
-        saved = self.sentences
-        if saved is not None and saved.fingerprint == fingerprint and saved.clauses is not None:
-            return
-        cached = self._cached_embeddings()
-        self._say("Embedding the sentences of the passages and their clauses (cached: only new ones cost model "
-                  "time) ...")
-        self._sentences = SentenceVectors.build(texts, cached.embed_documents, fingerprint)
-        self._sentences.save(self.folder / "sentences")
-        self.resynced = True
-
-    def _refuse_mass_removal(self, kept: set[str]) -> None:
-        """Stop a build that would remove more than half of the indexed reports: most likely the
-        reports folder is the wrong one (`zgqa build --seeds elsewhere`)."""
-        collection = self.collection()
-        if collection is None:
-            return
-        indexed = {str(m["source"]) for m in collection.get(include=["metadatas"])["metadatas"] or []}
-        gone = sorted(indexed - kept)
-        if len(gone) * 2 > len(indexed):
-            raise StoreError(
-                f"This build would remove {len(gone)} of the {len(indexed)} indexed reports "
-                f"({', '.join(gone[:4])}{' …' if len(gone) > 4 else ''}): they are not in {self.settings.seeds}. "
-                "Check the reports folder (--seeds, ZGQA_SEEDS), or run `zgqa build --prune` to remove them."
-            )
-
-    def _sync_figures(self, corpus: Corpus) -> None:
-        """Rewrite the figures table from the reports just indexed (milliseconds: no model involved),
-        stamped like the sentence vectors, so a corrected figure or a removed report shows at once."""
-        rows = figure_table.of_corpus(corpus)
-        path = self.folder / "records.sqlite"
-        if figure_table.load(path) == (self._figures_stamp(), rows):
-            return
-        figure_table.save(path, rows, self._figures_stamp())
-        self._figures = None
-        self.resynced = True
+        return building.build(self, corpus, rebuild=rebuild, prune=prune)
 
     def _figures_stamp(self) -> str:
         return f"{figure_table.VERSION}:{self.lexical.fingerprint}"
@@ -608,45 +336,6 @@ class Store:
             self._figures = (loaded[0], loaded[1]) if loaded else ("", [])
         stamp, rows = self._figures
         return rows if stamp == self._figures_stamp() else None
-
-    def _drop(self) -> None:
-        with contextlib.suppress(Exception):  # already gone is what we want
-            self.client.delete_collection(self.settings.collection)
-        shutil.rmtree(self.folder / "lexical", ignore_errors=True)
-        shutil.rmtree(self.folder / "sentences", ignore_errors=True)
-        (self.folder / "records.sqlite").unlink(missing_ok=True)
-        self._vectorstore = None
-        self._lexical = None
-        self._sentences = None
-        self._figures = None
-
-    def _record_manager(self) -> Any:
-        from langchain_classic.indexes import SQLRecordManager
-
-        self.folder.mkdir(parents=True, exist_ok=True)
-        import sqlalchemy
-        from sqlalchemy.engine import URL
-
-        # A URL built from parts: a folder named `a?b` or `x%20y` stays that folder.
-        url = URL.create("sqlite", database=str(self.folder / "records.sqlite"))
-        # The database is this collection's alone, so its records are named by the collection, not by
-        # where the index sits: a copied or moved index, or one reached by another path, is the same
-        # index. Records named by the folder's path (before) are renamed once.
-        manager = SQLRecordManager(f"{opening.local_name(self.settings)}/{self.settings.collection}", db_url=url)
-        manager.create_schema()
-        engine = manager.engine
-        assert isinstance(engine, sqlalchemy.engine.Engine)  # a sqlite URL makes a synchronous engine
-        name = {"name": manager.namespace}
-        with engine.connect() as connection:
-            other = connection.execute(
-                sqlalchemy.text("SELECT 1 FROM upsertion_record WHERE namespace != :name LIMIT 1"), name
-            ).first()
-        if other is not None:
-            with engine.begin() as connection:
-                connection.execute(
-                    sqlalchemy.text("UPDATE upsertion_record SET namespace = :name WHERE namespace != :name"), name
-                )
-        return manager
 
     def _say(self, message: str) -> None:
         if self.progress:
