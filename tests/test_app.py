@@ -181,8 +181,7 @@ def test_follow_ups_use_the_conversation_and_say_how_they_were_understood(served
 
 @pytest.mark.model
 def test_a_question_in_an_emptied_chat_starts_a_new_conversation_even_before_the_clear_lands(served: Settings) -> None:
-    chat, _, questions, _ = _turn("2024年自贡地区生产总值增长多少？")[-1]
-    groups = list(app.respond("2024年自贡地区生产总值增长多少？", [], [], "", ""))[-1][5]
+    *_, (_, _, questions, _, _, groups, _) = app.respond("2024年自贡地区生产总值增长多少？", [], [], "", "")
     # The browser empties the chat at once; the server's clear of the history and the panel may come later.
     *_, (chat, panel, questions, _, _, groups, copies) = app.respond("那2020年呢？", [], questions, "", "", groups, [["x", "y"]])
     assert not chat[-1]["content"].startswith("*理解为")  # not a follow-up of a conversation the user cleared

@@ -76,7 +76,6 @@ def _counted(n: int, thing: str) -> str:
     return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
-
 def build(store: Store, corpus: Corpus, *, rebuild: bool = False, prune: bool = False) -> BuildReport:
     """Bring the index up to date with the corpus; afterwards this store reads the new index.
 
